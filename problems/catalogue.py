@@ -1,0 +1,490 @@
+"""The problem catalogue: a name -> builder registry with documented parameters.
+
+Each entry builds a :class:`~problems.problem.Problem` from a grid size and
+keyword parameters. Parameters are declared with a type, a default and one
+line of documentation; strings (from the command line) are converted by the
+declared type, and unknown names are rejected with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from problems.grid import Grid
+from problems.problem import Problem
+from problems.random_fields import RandomField
+
+PI = np.pi
+
+
+# -- parameter declarations ---------------------------------------------------
+def _float(v) -> float:
+    out = float(v)
+    if not math.isfinite(out):
+        raise ValueError(f"must be a finite number, got {v!r}")
+    return out
+
+
+def _int(v) -> int:
+    if isinstance(v, str):
+        v = v.strip()
+    out = int(v)
+    if isinstance(v, float) and v != out:
+        raise ValueError(f"must be an integer, got {v!r}")
+    return out
+
+
+def _floats(v) -> tuple[float, ...]:
+    items = v.split(",") if isinstance(v, str) else list(np.atleast_1d(v))
+    return tuple(_float(x) for x in items)
+
+
+def _ints(v) -> tuple[int, ...]:
+    items = v.split(",") if isinstance(v, str) else list(np.atleast_1d(v))
+    return tuple(_int(x) for x in items)
+
+
+def _pairs(v) -> tuple[tuple[int, int], ...]:
+    """``"1:1,4:3"`` or ``[(1, 1), (4, 3)]`` -> ``((1, 1), (4, 3))``."""
+    items = v.split(",") if isinstance(v, str) else list(v)
+    out = []
+    for item in items:
+        kx, ky = item.split(":") if isinstance(item, str) else item
+        out.append((_int(kx), _int(ky)))
+    return tuple(out)
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def convert(v) -> str:
+        if v not in options:
+            raise ValueError(f"must be one of {', '.join(options)}; got {v!r}")
+        return v
+
+    convert.__name__ = "one of " + "|".join(options)
+    return convert
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared problem parameter."""
+
+    name: str
+    default: Any
+    convert: Callable[[Any], Any]
+    doc: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A catalogue entry: how to build one problem family."""
+
+    name: str
+    dim: int
+    description: str
+    default_n: int
+    build: Callable[..., Problem]
+    params: tuple[Param, ...] = field(default=())
+
+    def resolve(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``given``, converted and checked."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            valid = ", ".join(known) or "none"
+            raise ValueError(
+                f"unknown parameter {', '.join(map(repr, unknown))} for problem {self.name!r};"
+                f" valid parameters: {valid}"
+            )
+        out = {}
+        for p in self.params:
+            value = given.get(p.name, p.default)
+            try:
+                out[p.name] = p.convert(value)
+            except (TypeError, ValueError) as err:
+                raise ValueError(
+                    f"parameter {p.name!r} of problem {self.name!r}: {err} ({p.doc})"
+                ) from None
+        return out
+
+
+_REGISTRY: dict[str, Entry] = {}
+
+
+def register(entry: Entry) -> Entry:
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def names() -> list[str]:
+    """Catalogue names, sorted.
+
+    >>> "paper1d" in names()
+    True
+    """
+    return sorted(_REGISTRY)
+
+
+def entry(name: str) -> Entry:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown problem {name!r}; choose one of: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def describe(name: str) -> str:
+    """One line: name, dimension, default size and description."""
+    e = entry(name)
+    return f"{e.name:<12} {e.dim}D  n={e.default_n:<5} {e.description}"
+
+
+def get(name: str, n: int | tuple[int, ...] | None = None, **params) -> Problem:
+    """Build a catalogue problem.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+    n : int or tuple of int, optional
+        Interior points per axis (``(nx, ny)`` allowed in 2D); the entry's
+        default when omitted. Must be at least 3.
+    **params
+        The entry's parameters (see ``problems.catalogue.entry(name).params``).
+
+    Raises
+    ------
+    ValueError
+        Unknown name or parameter (the valid ones are listed), ``n < 3``,
+        non-finite data, ``a <= 0`` or ``c < 0``.
+
+    Examples
+    --------
+    >>> p = get("modes1d", n=31, modes="1,4", amps="1,0.5")
+    >>> p.shape, p.params["modes"]
+    ((31,), (1, 4))
+    """
+    e = entry(name)
+    shape = _shape(n if n is not None else e.default_n, e.dim)
+    values = e.resolve(params)
+    problem = e.build(shape, **values)
+    problem.params = values
+    problem.description = e.description
+    return problem
+
+
+def _shape(n, dim) -> tuple[int, ...]:
+    ns = (n,) * dim if np.isscalar(n) else tuple(n)
+    if len(ns) != dim:
+        raise ValueError(f"n must give {dim} sizes for a {dim}D problem, got {n!r}")
+    out = []
+    for v in ns:
+        try:
+            iv = _int(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"n must be an integer >= 3, got {v!r}") from None
+        if iv < 3:
+            raise ValueError(f"n must be an integer >= 3 (interior points per axis), got {iv}")
+        out.append(iv)
+    return tuple(out)
+
+
+def _contrast_amplitude(contrast: float) -> float:
+    """``s`` with ``(1 + s) / (1 - s) = contrast`` for ``a = 1 + s * (wave in [-1, 1])``."""
+    if contrast < 1:
+        raise ValueError(f"contrast = max a / min a must be >= 1, got {contrast}")
+    return (contrast - 1) / (contrast + 1)
+
+
+# -- 1D -------------------------------------------------------------------------
+def _paper1d(shape):
+    def g0(x):
+        return np.sin(x) + np.sin(4 * x) / 4 - np.sin(8 * x) / 8 + np.sin(24 * x) / 36
+
+    c1 = -(g0(1.0) - g0(-1.0)) / 2
+    c0 = -(g0(1.0) + g0(-1.0)) / 2
+    return Problem(
+        "paper1d",
+        Grid(shape, (-1.0,), (1.0,)),
+        source=lambda x: np.sin(x) + 4 * np.sin(4 * x) - 8 * np.sin(8 * x) + 16 * np.sin(24 * x),
+        exact=lambda x: g0(x) + c1 * x + c0,
+    )
+
+
+register(
+    Entry(
+        "paper1d",
+        1,
+        "F-Principle paper: -u'' = sin x + 4 sin 4x - 8 sin 8x + 16 sin 24x on (-1,1), u(+-1)=0",
+        1023,
+        lambda shape: _paper1d(shape),
+    )
+)
+
+
+def _check_modes(name, modes, amps):
+    if len(modes) != len(amps) or not modes:
+        raise ValueError(
+            f"{name}: modes and amps need the same, non-zero length; got {len(modes)} and"
+            f" {len(amps)}"
+        )
+    flat = np.ravel(modes)
+    if (flat < 1).any():
+        raise ValueError(f"{name}: mode numbers must be integers >= 1, got {modes}")
+
+
+def _modes1d(shape, modes, amps):
+    _check_modes("modes1d", modes, amps)
+    k = np.asarray(modes, float)
+    amp = np.asarray(amps)
+
+    def exact(x):
+        return np.sum(amp * np.sin(PI * k * x[..., None]), axis=-1)
+
+    def source(x):
+        return np.sum(amp * (PI * k) ** 2 * np.sin(PI * k * x[..., None]), axis=-1)
+
+    return Problem("modes1d", Grid(shape, (0.0,), (1.0,)), source, exact=exact)
+
+
+register(
+    Entry(
+        "modes1d",
+        1,
+        "-u'' = f on (0,1), u a sum of sine modes sin(k pi x) with chosen amplitudes",
+        255,
+        _modes1d,
+        (
+            Param("modes", "1,8,32", _ints, "comma-separated mode numbers k >= 1"),
+            Param("amps", "1,1,1", _floats, "comma-separated amplitudes, one per mode"),
+        ),
+    )
+)
+
+
+def _varcoef1d(shape, contrast, wavenumber):
+    s = _contrast_amplitude(contrast)
+    m = wavenumber
+
+    def a(x):
+        return 1 + s * np.sin(2 * PI * m * x)
+
+    def exact(x):
+        return np.sin(PI * x) + 0.25 * np.sin(6 * PI * x) + x
+
+    def source(x):
+        du = PI * np.cos(PI * x) + 1.5 * PI * np.cos(6 * PI * x) + 1
+        d2u = -(PI**2) * np.sin(PI * x) - 9 * PI**2 * np.sin(6 * PI * x)
+        da = 2 * PI * m * s * np.cos(2 * PI * m * x)
+        return -da * du - a(x) * d2u
+
+    return Problem(
+        "varcoef1d", Grid(shape, (0.0,), (1.0,)), source, a=a, exact=exact, boundary=exact
+    )
+
+
+register(
+    Entry(
+        "varcoef1d",
+        1,
+        "-(a u')' = f on (0,1), a = 1 + s sin(2 pi m x), u(0)=0, u(1)=1 (non-zero boundary data)",
+        255,
+        _varcoef1d,
+        (
+            Param("contrast", 3.0, _float, "max a / min a (>= 1); sets s"),
+            Param("wavenumber", 1, _int, "m, oscillations of a across the domain"),
+        ),
+    )
+)
+
+
+# -- 2D -------------------------------------------------------------------------
+_UNIT_SQUARE = ((0.0, 0.0), (1.0, 1.0))
+
+
+def _modes2d(shape, modes, amps):
+    _check_modes("modes2d", modes, amps)
+    k = np.asarray(modes, float)
+    amp = np.asarray(amps)
+
+    def exact(x, y):
+        return np.sum(
+            amp * np.sin(PI * k[:, 0] * x[..., None]) * np.sin(PI * k[:, 1] * y[..., None]), -1
+        )
+
+    def source(x, y):
+        lam = PI**2 * (k[:, 0] ** 2 + k[:, 1] ** 2)
+        return np.sum(
+            amp * lam * np.sin(PI * k[:, 0] * x[..., None]) * np.sin(PI * k[:, 1] * y[..., None]),
+            -1,
+        )
+
+    return Problem("modes2d", Grid(shape, *_UNIT_SQUARE), source, exact=exact)
+
+
+register(
+    Entry(
+        "modes2d",
+        2,
+        "-lap u = f on (0,1)^2, u a sum of modes sin(kx pi x) sin(ky pi y) with chosen amplitudes",
+        127,
+        _modes2d,
+        (
+            Param("modes", "1:1,4:4,24:24", _pairs, "comma-separated kx:ky pairs, each >= 1"),
+            Param("amps", "1,1,1", _floats, "comma-separated amplitudes, one per mode"),
+        ),
+    )
+)
+
+
+def _gaussian2d(shape, sigma, ripple, ripple_k):
+    if sigma <= 0:
+        raise ValueError(f"gaussian2d: sigma must be > 0, got {sigma}")
+    x0, y0 = 0.35, 0.6
+    k = float(ripple_k)
+
+    def bump(x, y):
+        return np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma**2))
+
+    def exact(x, y):
+        return bump(x, y) + ripple * np.sin(k * PI * x) * np.sin(k * PI * y)
+
+    def source(x, y):
+        r2 = (x - x0) ** 2 + (y - y0) ** 2
+        return bump(x, y) * (2 / sigma**2 - r2 / sigma**4) + ripple * 2 * (k * PI) ** 2 * np.sin(
+            k * PI * x
+        ) * np.sin(k * PI * y)
+
+    return Problem("gaussian2d", Grid(shape, *_UNIT_SQUARE), source, exact=exact, boundary=exact)
+
+
+register(
+    Entry(
+        "gaussian2d",
+        2,
+        "-lap u = f, u a Gaussian bump off-centre (non-zero boundary data) plus a fine ripple",
+        127,
+        _gaussian2d,
+        (
+            Param("sigma", 0.2, _float, "width of the bump (> 0)"),
+            Param("ripple", 0.05, _float, "amplitude of the ripple sin(k pi x) sin(k pi y)"),
+            Param("ripple_k", 24, _int, "frequency k of the ripple"),
+        ),
+    )
+)
+
+
+def _varcoef2d(shape, contrast):
+    s = _contrast_amplitude(contrast)
+
+    def a(x, y):
+        return 1 + s * np.sin(2 * PI * x) * np.sin(3 * PI * y)
+
+    def exact(x, y):
+        return np.sin(PI * x) * np.sin(PI * y) + 0.2 * np.sin(4 * PI * x) * np.sin(3 * PI * y)
+
+    def source(x, y):
+        ux = PI * np.cos(PI * x) * np.sin(PI * y) + 0.8 * PI * np.cos(4 * PI * x) * np.sin(
+            3 * PI * y
+        )
+        uy = PI * np.sin(PI * x) * np.cos(PI * y) + 0.6 * PI * np.sin(4 * PI * x) * np.cos(
+            3 * PI * y
+        )
+        lap = -2 * PI**2 * np.sin(PI * x) * np.sin(PI * y) - 0.2 * 25 * PI**2 * np.sin(
+            4 * PI * x
+        ) * np.sin(3 * PI * y)
+        ax = 2 * PI * s * np.cos(2 * PI * x) * np.sin(3 * PI * y)
+        ay = 3 * PI * s * np.sin(2 * PI * x) * np.cos(3 * PI * y)
+        return -a(x, y) * lap - ax * ux - ay * uy
+
+    return Problem("varcoef2d", Grid(shape, *_UNIT_SQUARE), source, a=a, exact=exact)
+
+
+register(
+    Entry(
+        "varcoef2d",
+        2,
+        "-div(a grad u) = f on (0,1)^2, a = 1 + s sin(2 pi x) sin(3 pi y), manufactured u",
+        255,
+        _varcoef2d,
+        (Param("contrast", 3.0, _float, "max a / min a (>= 1); 3 gives s = 0.5, 19 gives 0.9"),),
+    )
+)
+
+
+def _helmholtz2d(shape, c):
+    def exact(x, y):
+        return np.sin(PI * x) * np.sin(2 * PI * y) + 0.3 * np.sin(7 * PI * x) * np.sin(5 * PI * y)
+
+    def source(x, y):
+        return (5 * PI**2 + c) * np.sin(PI * x) * np.sin(2 * PI * y) + 0.3 * (
+            74 * PI**2 + c
+        ) * np.sin(7 * PI * x) * np.sin(5 * PI * y)
+
+    return Problem("helmholtz2d", Grid(shape, *_UNIT_SQUARE), source, c=c, exact=exact)
+
+
+register(
+    Entry(
+        "helmholtz2d",
+        2,
+        "-lap u + c u = f on (0,1)^2 with a constant shift c >= 0 (screened Poisson)",
+        127,
+        _helmholtz2d,
+        (Param("c", 100.0, _float, "the shift c >= 0"),),
+    )
+)
+
+
+def _random2d(shape, seed, alpha):
+    field = RandomField(seed, alpha=alpha)
+    return Problem("random2d", Grid(shape, *_UNIT_SQUARE), field)
+
+
+register(
+    Entry(
+        "random2d",
+        2,
+        "-lap u = f on (0,1)^2, f a seeded Gaussian random field (no exact solution)",
+        255,
+        _random2d,
+        (
+            Param("seed", 0, _int, "seed of the random field"),
+            Param("alpha", 2.5, _float, "spectral decay of f (> 0; larger is smoother)"),
+        ),
+    )
+)
+
+
+def _randcoef2d(shape, contrast, seed, rhs, alpha):
+    if contrast < 1:
+        raise ValueError(f"randcoef2d: contrast = max a / min a must be >= 1, got {contrast}")
+    field = RandomField(seed, alpha=alpha)
+    lo, hi = field.sample_range()
+    scale = math.log(contrast) / (hi - lo)
+    mid = (hi + lo) / 2
+
+    def a(x, y):
+        return np.exp(scale * (field(x, y) - mid))
+
+    source = 1.0 if rhs == "constant" else RandomField(seed + 1, alpha=2.5)
+    return Problem("randcoef2d", Grid(shape, *_UNIT_SQUARE), source, a=a)
+
+
+register(
+    Entry(
+        "randcoef2d",
+        2,
+        "-div(a grad u) = f, a = exp(s GRF) log-normal with max a / min a = contrast (no exact u)",
+        255,
+        _randcoef2d,
+        (
+            Param("contrast", 10.0, _float, "max a / min a over a fixed 129^2 sampling (>= 1)"),
+            Param("seed", 0, _int, "seed of the coefficient field (f uses seed + 1)"),
+            Param("rhs", "constant", _choice("constant", "random"), "f = 1 or a random field"),
+            Param("alpha", 3.0, _float, "spectral decay of log a (> 0; larger is smoother)"),
+        ),
+    )
+)

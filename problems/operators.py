@@ -1,0 +1,153 @@
+r"""Discrete operators of ``-div(a grad u) + c u`` on the interior of a box.
+
+Second-order central differences with the diffusion coefficient sampled at
+the midpoints between neighbours (the conservative "harmonic-free" form):
+
+.. math::
+
+    (A u)_i = \frac{a_{i-1/2} (u_i - u_{i-1}) - a_{i+1/2} (u_{i+1} - u_i)}{h^2} + c_i u_i
+
+in 1D, and the sum of such terms over both axes in 2D. Values outside the
+interior are zero here: non-zero boundary data are lifted into the
+right-hand side by :mod:`problems.problem`. ``A`` is symmetric and, for
+``a > 0`` and ``c >= 0``, positive definite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numba import prange
+
+from problems._numba import PARALLEL_THRESHOLD, jit
+
+
+@dataclass(frozen=True, eq=False)
+class Operator:
+    """Face coefficients and shift of the discrete operator.
+
+    Attributes
+    ----------
+    faces : tuple of ndarray
+        ``faces[d]`` holds ``a`` at the midpoints along axis ``d``: shape
+        ``(n + 1,)`` in 1D, ``(nx + 1, ny)`` and ``(nx, ny + 1)`` in 2D.
+    c : ndarray
+        The shift ``c >= 0`` at the interior points, shape ``shape``.
+    h : tuple of float
+        Grid spacing per axis.
+    """
+
+    faces: tuple[np.ndarray, ...]
+    c: np.ndarray
+    h: tuple[float, ...]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.c.shape
+
+    @property
+    def dim(self) -> int:
+        return self.c.ndim
+
+    def diagonal(self) -> np.ndarray:
+        """Main diagonal of ``A``, shape ``shape``."""
+        if self.dim == 1:
+            (ax,) = self.faces
+            return (ax[:-1] + ax[1:]) / self.h[0] ** 2 + self.c
+        ax, ay = self.faces
+        hx, hy = self.h
+        return (ax[:-1, :] + ax[1:, :]) / hx**2 + (ay[:, :-1] + ay[:, 1:]) / hy**2 + self.c
+
+    def apply(self, u: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Matrix-free ``A u`` (numba), ``u`` of shape ``shape``."""
+        if out is None:
+            out = np.empty_like(u, dtype=np.float64)
+        if self.dim == 1:
+            _apply_1d(self.faces[0], self.c, 1.0 / self.h[0] ** 2, u, out)
+        elif u.size >= PARALLEL_THRESHOLD:
+            _apply_2d_parallel(
+                *self.faces, self.c, 1.0 / self.h[0] ** 2, 1.0 / self.h[1] ** 2, u, out
+            )
+        else:
+            _apply_2d(*self.faces, self.c, 1.0 / self.h[0] ** 2, 1.0 / self.h[1] ** 2, u, out)
+        return out
+
+    def matrix(self) -> sp.csr_matrix:
+        """``A`` as a scipy.sparse CSR matrix of size ``N x N`` (C order of ``shape``)."""
+        if self.dim == 1:
+            (ax,) = self.faces
+            off = -ax[1:-1] / self.h[0] ** 2
+            return sp.diags([off, self.diagonal(), off], [-1, 0, 1], format="csr")
+        ax, ay = self.faces
+        (nx, ny), (hx, hy) = self.shape, self.h
+        index = np.arange(nx * ny).reshape(nx, ny)
+        # Couplings to the right (i+1, j) and up (i, j+1) neighbours; A is symmetric.
+        wx = -ax[1:-1, :] / hx**2
+        wy = -ay[:, 1:-1] / hy**2
+        rows = np.concatenate([index[:-1, :].ravel(), index[:, :-1].ravel()])
+        cols = np.concatenate([index[1:, :].ravel(), index[:, 1:].ravel()])
+        vals = np.concatenate([wx.ravel(), wy.ravel()])
+        upper = sp.coo_matrix((vals, (rows, cols)), shape=(nx * ny, nx * ny))
+        return (upper + upper.T + sp.diags(self.diagonal().ravel())).tocsr()
+
+
+@jit
+def _apply_1d(ax, c, inv_h2, u, out):
+    n = u.shape[0]
+    for i in range(n):
+        left = u[i - 1] if i > 0 else 0.0
+        right = u[i + 1] if i < n - 1 else 0.0
+        out[i] = (ax[i] * (u[i] - left) - ax[i + 1] * (right - u[i])) * inv_h2 + c[i] * u[i]
+
+
+def _make_apply_2d(parallel):
+    loop = prange if parallel else range
+
+    def apply(ax, ay, c, inv_hx2, inv_hy2, u, out):
+        nx, ny = u.shape
+        for i in loop(nx):
+            for j in range(ny):
+                uc = u[i, j]
+                west = u[i - 1, j] if i > 0 else 0.0
+                east = u[i + 1, j] if i < nx - 1 else 0.0
+                south = u[i, j - 1] if j > 0 else 0.0
+                north = u[i, j + 1] if j < ny - 1 else 0.0
+                out[i, j] = (
+                    (ax[i, j] * (uc - west) - ax[i + 1, j] * (east - uc)) * inv_hx2
+                    + (ay[i, j] * (uc - south) - ay[i, j + 1] * (north - uc)) * inv_hy2
+                    + c[i, j] * uc
+                )
+
+    return jit(apply, parallel=parallel)
+
+
+_apply_2d = _make_apply_2d(parallel=False)
+_apply_2d_parallel = _make_apply_2d(parallel=True)
+
+
+def constant_eigenvalues(shape, h, a: float = 1.0, c: float = 0.0) -> np.ndarray:
+    r"""Eigenvalues of the constant-coefficient operator on the sine modes.
+
+    .. math::
+
+        \lambda_k = \sum_d \frac{4a}{h_d^2} \sin^2\!\Big(\frac{\pi k_d}{2 (n_d + 1)}\Big) + c,
+        \qquad k_d = 1..n_d
+
+    Returned with shape ``shape`` (entry ``k - 1`` for frequency ``k``), the
+    layout of :func:`problems.spectrum.coefficients`.
+
+    Examples
+    --------
+    >>> lam = constant_eigenvalues((3,), (0.25,))
+    >>> np.allclose(lam, 64 * np.sin(np.pi * np.arange(1, 4) / 8) ** 2)
+    True
+    """
+    parts = [
+        4.0 * a / hd**2 * np.sin(np.pi * np.arange(1, n + 1) / (2 * (n + 1))) ** 2
+        for n, hd in zip(shape, h, strict=True)
+    ]
+    if len(parts) == 1:
+        return parts[0] + c
+    return parts[0][:, None] + parts[1][None, :] + c

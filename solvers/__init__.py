@@ -1,0 +1,74 @@
+"""Relaxation, the DNN solver and reference solvers behind one ``solve``.
+
+>>> import problems, solvers
+>>> "direct" in solvers.methods()
+True
+
+Torch is imported only when a DNN method runs.
+"""
+
+from solvers.registry import Registry, Settings
+from solvers.result import History, SolveResult
+
+REGISTRY = Registry()
+
+
+def methods() -> list[str]:
+    """Names of the methods :func:`solve` accepts."""
+    return REGISTRY.names()
+
+
+def solve(
+    problem,
+    method,
+    *,
+    x0=None,
+    rtol=1e-8,
+    maxiter=None,
+    max_seconds=None,
+    record_every=None,
+    seed=0,
+    device="auto",
+    progress=False,
+    **method_options,
+) -> SolveResult:
+    """Solve ``problem`` with ``method`` (one of :func:`methods`).
+
+    Parameters
+    ----------
+    problem : problems.Problem
+    method : str
+    x0 : ndarray, optional
+        Initial iterate of shape ``problem.shape`` (default zero).
+    rtol : float
+        Stop when ``||f - A u|| / ||f|| <= rtol``; ``0`` runs ``maxiter`` steps.
+    maxiter, max_seconds : optional
+        Budget in iterations (sweeps, optimiser steps, cycles) and seconds.
+    record_every : int, optional
+        History cadence (default: about 200 records; 0: first and last only).
+    seed : int
+    device : {"auto", "cpu", "cuda"}
+    progress : bool
+        Show a progress bar.
+    **method_options
+        The method's own options; unknown ones raise ``ValueError``.
+    """
+    return REGISTRY.solve(
+        problem,
+        method,
+        x0=x0,
+        rtol=rtol,
+        maxiter=maxiter,
+        max_seconds=max_seconds,
+        record_every=record_every,
+        seed=seed,
+        device=device,
+        progress=progress,
+        **method_options,
+    )
+
+
+# Importing the method modules registers them.
+from solvers import reference  # noqa: E402, F401
+
+__all__ = ["REGISTRY", "History", "Registry", "Settings", "SolveResult", "methods", "solve"]

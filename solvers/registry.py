@@ -1,0 +1,138 @@
+"""Method registries and the one ``solve`` signature every method shares.
+
+A method is a function ``run(problem, settings, **options) -> SolveResult``
+registered under a kebab-case name with the options it accepts. ``solve``
+validates the common arguments once (:class:`Settings`) and rejects unknown
+methods and options with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated common arguments of ``solve`` (see ``DESIGN.md``)."""
+
+    x0: np.ndarray | None
+    rtol: float
+    maxiter: int | None
+    max_seconds: float | None
+    record_every: int | None
+    seed: int
+    device: str
+    progress: bool
+
+    def replace(self, **changes) -> Settings:
+        values = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        values.update(changes)
+        return Settings(**values)
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def make_settings(
+    problem,
+    *,
+    x0=None,
+    rtol=1e-8,
+    maxiter=None,
+    max_seconds=None,
+    record_every=None,
+    seed=0,
+    device="auto",
+    progress=False,
+) -> Settings:
+    """Check the common arguments; raise ``ValueError`` naming the bad one."""
+    if x0 is not None:
+        x0 = np.asarray(x0, dtype=np.float64)
+        if x0.shape != tuple(problem.shape):
+            raise ValueError(f"x0 must have the problem's shape {problem.shape}, got {x0.shape}")
+        if not np.all(np.isfinite(x0)):
+            raise ValueError("x0 must be finite (it contains nan or inf)")
+        x0 = np.ascontiguousarray(x0)
+    try:
+        rtol = float(rtol)
+    except (TypeError, ValueError):
+        raise ValueError(f"rtol must be a number >= 0, got {rtol!r}") from None
+    if not (math.isfinite(rtol) and rtol >= 0):
+        raise ValueError(f"rtol must be a finite number >= 0 (0 runs maxiter steps), got {rtol}")
+    if maxiter is not None:
+        if isinstance(maxiter, bool) or int(maxiter) != maxiter or maxiter < 1:
+            raise ValueError(f"maxiter must be None or an integer >= 1, got {maxiter!r}")
+        maxiter = int(maxiter)
+    if max_seconds is not None:
+        max_seconds = float(max_seconds)
+        if not (math.isfinite(max_seconds) and max_seconds > 0):
+            raise ValueError(f"max_seconds must be None or a finite number > 0, got {max_seconds}")
+    if rtol == 0 and maxiter is None and max_seconds is None:
+        raise ValueError("rtol=0 runs until maxiter or max_seconds: give one of them")
+    if record_every is not None:
+        if isinstance(record_every, bool) or int(record_every) != record_every or record_every < 0:
+            raise ValueError(f"record_every must be None or an integer >= 0, got {record_every!r}")
+        record_every = int(record_every)
+    if isinstance(seed, bool) or int(seed) != seed:
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
+    return Settings(x0, rtol, maxiter, max_seconds, record_every, int(seed), device, bool(progress))
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered method."""
+
+    name: str
+    run: Callable[..., Any]
+    summary: str
+    options: dict[str, str]
+
+
+class Registry:
+    """Name -> :class:`Method`, optionally falling back to a parent registry."""
+
+    def __init__(self, parent: Registry | None = None):
+        self.parent = parent
+        self._methods: dict[str, Method] = {}
+
+    def register(self, name: str, summary: str, options: dict[str, str] | None = None):
+        """Decorator: register ``run`` under ``name`` with its accepted ``options``."""
+
+        def wrap(run):
+            self._methods[name] = Method(name, run, summary, dict(options or {}))
+            return run
+
+        return wrap
+
+    def names(self) -> list[str]:
+        own = set(self._methods)
+        if self.parent is not None:
+            own |= set(self.parent.names())
+        return sorted(own)
+
+    def get(self, name: str) -> Method:
+        if name in self._methods:
+            return self._methods[name]
+        if self.parent is not None and name in self.parent.names():
+            return self.parent.get(name)
+        raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(self.names())}")
+
+    def solve(self, problem, method: str, **kwargs):
+        m = self.get(method)
+        common = {k: kwargs.pop(k) for k in list(kwargs) if k in Settings.__dataclass_fields__}
+        unknown = sorted(set(kwargs) - set(m.options))
+        if unknown:
+            valid = ", ".join(sorted(m.options)) or "none"
+            raise ValueError(
+                f"unknown option {', '.join(map(repr, unknown))} for method {method!r};"
+                f" valid options: {valid}"
+            )
+        settings = make_settings(problem, **common)
+        return m.run(problem, settings, **kwargs)
