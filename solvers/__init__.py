@@ -69,6 +69,16 @@ def solve(
 
 
 # Importing the method modules registers them.
-from solvers import reference  # noqa: E402, F401
+from solvers import reference, relaxation  # noqa: E402, F401
+from solvers.relaxation import relax  # noqa: E402
 
-__all__ = ["REGISTRY", "History", "Registry", "Settings", "SolveResult", "methods", "solve"]
+__all__ = [
+    "REGISTRY",
+    "History",
+    "Registry",
+    "Settings",
+    "SolveResult",
+    "methods",
+    "relax",
+    "solve",
+]

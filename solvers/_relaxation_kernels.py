@@ -1,0 +1,464 @@
+r"""Numba kernels of the relaxation methods (private; see :mod:`solvers.relaxation`).
+
+Every kernel works *in place* on ``u`` and runs ``sweeps`` sweeps of
+
+.. math::
+
+    u_p \leftarrow (1 - \omega)\, u_p + \frac{\omega}{d_p}
+        \Big(f_p + \sum_{q \sim p} w_{pq}\, u_q\Big)
+
+over the points ``p`` in the method's order (Jacobi: all at once; Gauss-Seidel:
+lexicographic, C order; red-black: the points with ``i + j`` even, then the
+rest), where ``d_p`` is the diagonal of ``A`` and ``w_pq = a_{pq} / h^2`` the
+(negated) off-diagonal couplings of :class:`problems.Operator`: ``a`` at the
+face between ``p`` and ``q``. Values outside the interior are zero (boundary
+data live in ``f``).
+
+Arguments shared by the kernels: ``u`` (C-contiguous float64, updated in
+place), ``rhs`` (``f``), the operator's face coefficients ``ax`` (shape
+``(nx + 1, ny)``; 1D ``(n + 1,)``) and ``ay`` (``(nx, ny + 1)``), the shift
+``c``, ``ihx2 = 1 / hx^2``, ``ihy2 = 1 / hy^2``, the weight ``omega`` and
+``variable``: ``False`` reads the coefficients once (``ax[0, 0]``, ``ay[0, 0]``,
+``c[0, 0]``) and moves only ``u`` and ``f`` through memory, 24 bytes per point
+and sweep; ``True`` reads them at every point. ``work`` is a scratch array the
+caller allocates once per shape (its row 0 must stay zero).
+
+Bandwidth (the point of the layout; figures in ``benchmarks/relaxation.py``):
+
+* Jacobi is done in place with two row buffers holding the old values of
+  the rows above and at the current one, so one sweep reads ``u`` and ``f``
+  once and writes ``u`` once, and no second grid is needed. In parallel the
+  rows are cut into one block per thread; the old first and last row of each
+  block are saved beforehand (a "halo"), so blocks never read a neighbour's
+  new values.
+* Red-black updates the red points of row ``i`` and then the black points
+  of row ``i - 1`` in the same pass (their red neighbours are all new by
+  then), so each row comes from memory once per sweep instead of twice. In
+  parallel, the black points of each block's first and last row wait for a
+  second, tiny pass: they need red values of the neighbouring block.
+* Lexicographic Gauss-Seidel is a first-order recurrence along a row,
+  ``u_j = t_j + k_j u_{j-1}``, with ``t_j`` independent of the new values; it
+  is written so that only a multiply and an add lie on the recurrence.
+
+Kernels are compiled through :func:`problems._numba.jit` (cached on disk)
+and built by small factories (serial or ``prange``) where both are needed.
+"""
+
+from __future__ import annotations
+
+from numba import prange
+
+from problems._numba import jit
+
+# -- 2D row updates -------------------------------------------------------------
+# Row i of u; `up`/`down` are the rows i - 1 / i + 1 (a row of zeros at the
+# boundary). Coefficients: a at west faces ax[i], east faces ax[i + 1], south
+# and north faces ay[i, j] and ay[i, j + 1].
+
+
+@jit
+def _jacobi_row(out, up, cur, down, f, ax, ay, c, i, ihx2, ihy2, omega, variable):
+    """Jacobi update of row ``i`` into ``out`` from old rows ``up``, ``cur``, ``down``."""
+    ny = cur.shape[0]
+    keep = 1.0 - omega
+    if not variable:
+        wx = ax[0, 0] * ihx2
+        wy = ay[0, 0] * ihy2
+        dinv = 1.0 / (2.0 * wx + 2.0 * wy + c[0, 0])
+        if ny == 1:
+            out[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0])) * dinv)
+            return
+        out[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0]) + wy * cur[1]) * dinv)
+        for j in range(1, ny - 1):
+            out[j] = keep * cur[j] + omega * (
+                (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * dinv
+            )
+        m = ny - 1
+        out[m] = keep * cur[m] + omega * ((f[m] + wx * (up[m] + down[m]) + wy * cur[m - 1]) * dinv)
+        return
+    aw = ax[i]
+    ae = ax[i + 1]
+    ayr = ay[i]
+    cr = c[i]
+    for j in range(ny):
+        south = cur[j - 1] if j > 0 else 0.0
+        north = cur[j + 1] if j < ny - 1 else 0.0
+        d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
+        s = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
+        s += (ayr[j] * south + ayr[j + 1] * north) * ihy2
+        out[j] = keep * cur[j] + omega * (s / d)
+
+
+@jit
+def _colour_row(u, rhs, ax, ay, c, i, start, ihx2, ihy2, omega, zeros, variable):
+    """Gauss-Seidel update of the points ``j = start, start + 2, ...`` of row ``i``."""
+    nx, ny = u.shape
+    cur = u[i]
+    up = u[i - 1] if i > 0 else zeros
+    down = u[i + 1] if i < nx - 1 else zeros
+    f = rhs[i]
+    keep = 1.0 - omega
+    if not variable:
+        wx = ax[0, 0] * ihx2
+        wy = ay[0, 0] * ihy2
+        dinv = 1.0 / (2.0 * wx + 2.0 * wy + c[0, 0])
+        if ny == 1:
+            if start == 0:
+                cur[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0])) * dinv)
+            return
+        if start == 0:
+            cur[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0]) + wy * cur[1]) * dinv)
+        first = 2 - start  # first interior point of this colour: 2 or 1
+        count = (ny - 1 - first + 1) // 2  # interior points j < ny - 1
+        for m in range(count):
+            j = first + 2 * m
+            cur[j] = keep * cur[j] + omega * (
+                (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * dinv
+            )
+        j = first + 2 * count
+        if j == ny - 1:
+            cur[j] = keep * cur[j] + omega * (
+                (f[j] + wx * (up[j] + down[j]) + wy * cur[j - 1]) * dinv
+            )
+        return
+    aw = ax[i]
+    ae = ax[i + 1]
+    ayr = ay[i]
+    cr = c[i]
+    for j in range(start, ny, 2):
+        south = cur[j - 1] if j > 0 else 0.0
+        north = cur[j + 1] if j < ny - 1 else 0.0
+        d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
+        s = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
+        s += (ayr[j] * south + ayr[j + 1] * north) * ihy2
+        cur[j] = keep * cur[j] + omega * (s / d)
+
+
+@jit
+def _gauss_seidel_row(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable, forward):
+    r"""Lexicographic Gauss-Seidel (SOR) update of row ``i``, left to right or back.
+
+    Forward: ``u_j = t_j + k_j u_{j-1}`` with
+    ``t_j = (1 - omega) u_j + omega (f_j + west + east + w_N u_{j+1}) / d_j`` and
+    ``k_j = omega w_S / d_j``; only the multiply-add on ``u_{j-1}`` is serial.
+    """
+    nx, ny = u.shape
+    cur = u[i]
+    up = u[i - 1] if i > 0 else zeros
+    down = u[i + 1] if i < nx - 1 else zeros
+    f = rhs[i]
+    keep = 1.0 - omega
+    if not variable:
+        wx = ax[0, 0] * ihx2
+        wy = ay[0, 0] * ihy2
+        dinv = 1.0 / (2.0 * wx + 2.0 * wy + c[0, 0])
+        odinv = omega * dinv
+        k = wy * odinv
+        if forward:
+            s = 0.0
+            for j in range(ny - 1):
+                s = (
+                    keep * cur[j] + (f[j] + wx * (up[j] + down[j]) + wy * cur[j + 1]) * odinv
+                ) + k * s
+                cur[j] = s
+            m = ny - 1
+            cur[m] = (keep * cur[m] + (f[m] + wx * (up[m] + down[m])) * odinv) + k * s
+        else:
+            s = 0.0
+            for j in range(ny - 1, 0, -1):
+                s = (
+                    keep * cur[j] + (f[j] + wx * (up[j] + down[j]) + wy * cur[j - 1]) * odinv
+                ) + k * s
+                cur[j] = s
+            cur[0] = (keep * cur[0] + (f[0] + wx * (up[0] + down[0])) * odinv) + k * s
+        return
+    aw = ax[i]
+    ae = ax[i + 1]
+    ayr = ay[i]
+    cr = c[i]
+    s = 0.0
+    for jj in range(ny):
+        j = jj if forward else ny - 1 - jj
+        d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
+        odinv = omega / d
+        t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
+        if forward:
+            old = cur[j + 1] * ayr[j + 1] if j < ny - 1 else 0.0
+            k = ayr[j] * ihy2 * odinv
+        else:
+            old = cur[j - 1] * ayr[j] if j > 0 else 0.0
+            k = ayr[j + 1] * ihy2 * odinv
+        s = (keep * cur[j] + (t + old * ihy2) * odinv) + k * s
+        cur[j] = s
+
+
+@jit
+def _residual_row(out, up, cur, down, f, ax, ay, c, i, ihx2, ihy2, variable, store):
+    """Row ``i`` of ``f - A u`` (stored in ``out`` when ``store``); returns its squared norm."""
+    ny = cur.shape[0]
+    acc = 0.0
+    if not variable:
+        wx = ax[0, 0] * ihx2
+        wy = ay[0, 0] * ihy2
+        d = 2.0 * wx + 2.0 * wy + c[0, 0]
+        for j in range(ny):
+            south = cur[j - 1] if j > 0 else 0.0
+            north = cur[j + 1] if j < ny - 1 else 0.0
+            r = f[j] - (d * cur[j] - wx * (up[j] + down[j]) - wy * (south + north))
+            acc += r * r
+            if store:
+                out[j] = r
+        return acc
+    aw = ax[i]
+    ae = ax[i + 1]
+    ayr = ay[i]
+    cr = c[i]
+    for j in range(ny):
+        south = cur[j - 1] if j > 0 else 0.0
+        north = cur[j + 1] if j < ny - 1 else 0.0
+        uc = cur[j]
+        au = (aw[j] * (uc - up[j]) - ae[j] * (down[j] - uc)) * ihx2
+        au += (ayr[j] * (uc - south) - ayr[j + 1] * (north - uc)) * ihy2
+        r = f[j] - (au + cr[j] * uc)
+        acc += r * r
+        if store:
+            out[j] = r
+    return acc
+
+
+@jit
+def _copy_row(dst, src):
+    for j in range(src.shape[0]):
+        dst[j] = src[j]
+
+
+@jit
+def _jacobi_block(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, work, b, nb):
+    """One Jacobi sweep over the rows of block ``b`` (of ``nb``), in place.
+
+    ``work`` rows: 0 zeros; ``1 + 4 b`` and ``2 + 4 b`` this block's two row
+    buffers; ``3 + 4 b`` / ``4 + 4 b`` the old first / last row of block ``b``
+    (saved by the caller before any block starts).
+    """
+    nx = u.shape[0]
+    start = b * nx // nb
+    stop = (b + 1) * nx // nb
+    up = work[1 + 4 * b]
+    cur = work[2 + 4 * b]
+    if start > 0:
+        _copy_row(up, work[4 + 4 * (b - 1)])
+    else:
+        _copy_row(up, work[0])
+    for i in range(start, stop):
+        _copy_row(cur, u[i])
+        if i + 1 < stop:
+            down = u[i + 1]
+        elif i + 1 < nx:
+            down = work[3 + 4 * (b + 1)]
+        else:
+            down = work[0]
+        _jacobi_row(u[i], up, cur, down, rhs[i], ax, ay, c, i, ihx2, ihy2, omega, variable)
+        up, cur = cur, up
+
+
+def _make_jacobi_2d(parallel):
+    loop = prange if parallel else range
+
+    def jacobi_2d(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, work):
+        """``sweeps`` weighted-Jacobi sweeps in place; ``work`` has ``1 + 4 nb`` rows."""
+        nx = u.shape[0]
+        nb = (work.shape[0] - 1) // 4
+        for _ in range(sweeps):
+            for b in range(nb):
+                _copy_row(work[3 + 4 * b], u[b * nx // nb])
+                _copy_row(work[4 + 4 * b], u[(b + 1) * nx // nb - 1])
+            for b in loop(nb):
+                _jacobi_block(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, work, b, nb)
+
+    return jit(jacobi_2d, parallel=parallel)
+
+
+def _make_red_black_2d(parallel):
+    loop = prange if parallel else range
+
+    def red_black_2d(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, nb, zeros):
+        """``sweeps`` red-black SOR sweeps in place (red: ``i + j`` even), ``nb`` row blocks."""
+        nx = u.shape[0]
+        for _ in range(sweeps):
+            for b in loop(nb):
+                start = b * nx // nb
+                stop = (b + 1) * nx // nb
+                for i in range(start, stop):
+                    # red points of row i (j = i mod 2), then the black points of row
+                    # i - 1, whose red neighbours in rows i - 2, i - 1, i are all new.
+                    _colour_row(u, rhs, ax, ay, c, i, i & 1, ihx2, ihy2, omega, zeros, variable)
+                    if i - 1 > start:
+                        _colour_row(
+                            u, rhs, ax, ay, c, i - 1, i & 1, ihx2, ihy2, omega, zeros, variable
+                        )
+            # The black points of each block's first and last row need red values of
+            # the neighbouring blocks.
+            for b in loop(nb):
+                start = b * nx // nb
+                stop = (b + 1) * nx // nb
+                _colour_row(
+                    u, rhs, ax, ay, c, start, (start + 1) & 1, ihx2, ihy2, omega, zeros, variable
+                )
+                if stop - 1 > start:
+                    _colour_row(
+                        u, rhs, ax, ay, c, stop - 1, stop & 1, ihx2, ihy2, omega, zeros, variable
+                    )
+
+    return jit(red_black_2d, parallel=parallel)
+
+
+@jit
+def gauss_seidel_2d(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, forward, zeros):
+    """``sweeps`` lexicographic SOR sweeps in place, forward (C order) or backward."""
+    nx = u.shape[0]
+    for _ in range(sweeps):
+        if forward:
+            for i in range(nx):
+                _gauss_seidel_row(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable, True)
+        else:
+            for i in range(nx - 1, -1, -1):
+                _gauss_seidel_row(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable, False)
+
+
+def _make_residual_2d(parallel):
+    loop = prange if parallel else range
+
+    def residual_2d(u, rhs, ax, ay, c, ihx2, ihy2, variable, out, store, zeros):
+        """``||f - A u||_2^2``; ``f - A u`` is written to ``out`` when ``store``."""
+        nx = u.shape[0]
+        total = 0.0
+        for i in loop(nx):
+            up = u[i - 1] if i > 0 else zeros
+            down = u[i + 1] if i < nx - 1 else zeros
+            total += _residual_row(
+                out[i], up, u[i], down, rhs[i], ax, ay, c, i, ihx2, ihy2, variable, store
+            )
+        return total
+
+    return jit(residual_2d, parallel=parallel)
+
+
+jacobi_2d = _make_jacobi_2d(parallel=False)
+jacobi_2d_parallel = _make_jacobi_2d(parallel=True)
+red_black_2d = _make_red_black_2d(parallel=False)
+red_black_2d_parallel = _make_red_black_2d(parallel=True)
+residual_2d = _make_residual_2d(parallel=False)
+residual_2d_parallel = _make_residual_2d(parallel=True)
+
+
+# -- 1D -------------------------------------------------------------------------
+# ax has n + 1 faces; the couplings of point i are ax[i] (left) and ax[i + 1] (right).
+
+
+@jit
+def jacobi_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
+    """``sweeps`` weighted-Jacobi sweeps in place (one carried old value, no buffer)."""
+    n = u.shape[0]
+    keep = 1.0 - omega
+    w = ax[0] * ih2
+    dinv = 1.0 / (2.0 * w + c[0])
+    for _ in range(sweeps):
+        left = 0.0  # old u[i - 1]
+        if not variable:
+            for i in range(n - 1):
+                old = u[i]
+                u[i] = keep * old + omega * ((rhs[i] + w * (left + u[i + 1])) * dinv)
+                left = old
+            m = n - 1
+            u[m] = keep * u[m] + omega * ((rhs[m] + w * left) * dinv)
+        else:
+            for i in range(n):
+                old = u[i]
+                right = u[i + 1] if i < n - 1 else 0.0
+                d = (ax[i] + ax[i + 1]) * ih2 + c[i]
+                s = rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2
+                u[i] = keep * old + omega * (s / d)
+                left = old
+
+
+@jit
+def _point_1d(u, rhs, ax, c, ih2, omega, variable, i):
+    n = u.shape[0]
+    left = u[i - 1] if i > 0 else 0.0
+    right = u[i + 1] if i < n - 1 else 0.0
+    if variable:
+        d = (ax[i] + ax[i + 1]) * ih2 + c[i]
+        s = rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2
+    else:
+        w = ax[0] * ih2
+        d = 2.0 * w + c[0]
+        s = rhs[i] + w * (left + right)
+    u[i] = (1.0 - omega) * u[i] + omega * (s / d)
+
+
+@jit
+def gauss_seidel_1d(u, rhs, ax, c, ih2, omega, variable, sweeps, forward):
+    """``sweeps`` SOR sweeps in place, left to right (``forward``) or right to left."""
+    n = u.shape[0]
+    keep = 1.0 - omega
+    for _ in range(sweeps):
+        s = 0.0  # the new neighbour behind
+        if not variable:
+            w = ax[0] * ih2
+            odinv = omega / (2.0 * w + c[0])
+            k = w * odinv
+            if forward:
+                for i in range(n - 1):
+                    s = (keep * u[i] + (rhs[i] + w * u[i + 1]) * odinv) + k * s
+                    u[i] = s
+                u[n - 1] = (keep * u[n - 1] + rhs[n - 1] * odinv) + k * s
+            else:
+                for i in range(n - 1, 0, -1):
+                    s = (keep * u[i] + (rhs[i] + w * u[i - 1]) * odinv) + k * s
+                    u[i] = s
+                u[0] = (keep * u[0] + rhs[0] * odinv) + k * s
+        else:
+            for ii in range(n):
+                i = ii if forward else n - 1 - ii
+                odinv = omega / ((ax[i] + ax[i + 1]) * ih2 + c[i])
+                if forward:
+                    old = ax[i + 1] * u[i + 1] if i < n - 1 else 0.0
+                    k = ax[i] * ih2 * odinv
+                else:
+                    old = ax[i] * u[i - 1] if i > 0 else 0.0
+                    k = ax[i + 1] * ih2 * odinv
+                s = (keep * u[i] + (rhs[i] + old * ih2) * odinv) + k * s
+                u[i] = s
+
+
+@jit
+def red_black_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
+    """``sweeps`` red-black SOR sweeps (red: even ``i``), red ``2m`` then black ``2m - 1``."""
+    n = u.shape[0]
+    for _ in range(sweeps):
+        for i in range(0, n + 1, 2):
+            if i < n:
+                _point_1d(u, rhs, ax, c, ih2, omega, variable, i)
+            if i >= 1:
+                _point_1d(u, rhs, ax, c, ih2, omega, variable, i - 1)
+
+
+@jit
+def residual_1d(u, rhs, ax, c, ih2, variable, out, store):
+    """``||f - A u||_2^2``; ``f - A u`` is written to ``out`` when ``store``."""
+    n = u.shape[0]
+    total = 0.0
+    for i in range(n):
+        left = u[i - 1] if i > 0 else 0.0
+        right = u[i + 1] if i < n - 1 else 0.0
+        uc = u[i]
+        if variable:
+            au = (ax[i] * (uc - left) - ax[i + 1] * (right - uc)) * ih2 + c[i] * uc
+        else:
+            w = ax[0] * ih2
+            au = (2.0 * w + c[0]) * uc - w * (left + right)
+        r = rhs[i] - au
+        total += r * r
+        if store:
+            out[i] = r
+    return total

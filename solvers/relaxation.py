@@ -1,0 +1,562 @@
+r"""Relaxation methods: Jacobi, Gauss-Seidel, red-black, SOR, in 1D and 2D.
+
+For ``A u = f`` split as ``A = D - L - U`` (diagonal, strictly lower and
+upper parts in C order of the grid), one sweep of each method is
+
+.. math::
+
+    \text{(weighted) Jacobi:} \quad & u \leftarrow u + \omega D^{-1} (f - A u) \\
+    \text{Gauss-Seidel, SOR:} \quad & (D - \omega L)\, u^{new}
+        = \omega f + ((1 - \omega) D + \omega U)\, u
+
+and red-black Gauss-Seidel (SOR) is the latter with the points ordered red
+(``i + j`` even, 0-based) before black. ``omega = 1`` for plain Jacobi and
+Gauss-Seidel; a backward sweep swaps ``L`` and ``U``; a symmetric sweep is a
+forward then a backward one and counts as one iteration.
+
+For constant coefficients the sine mode ``v_k`` is an eigenvector of ``A``
+with eigenvalue ``lambda_k``, and weighted Jacobi multiplies its error by
+``1 - omega lambda_k / d`` (``d`` the constant diagonal): the high
+frequencies fall fast, the lowest by only ``cos(pi / (n + 1))`` per sweep
+(``omega = 1``).
+
+Two entries:
+
+* ``solvers.solve(p, "jacobi" | "weighted-jacobi" | "gauss-seidel" |
+  "symmetric-gauss-seidel" | "red-black" | "sor", ...)``: iterate to ``rtol``
+  with a per-frequency history (:class:`~solvers.recording.Recorder`).
+* :func:`relax`: exactly ``sweeps`` sweeps in place, no history, for
+  hybrids and multilevel smoothers.
+
+The numba kernels live in :mod:`solvers._relaxation_kernels`; this module
+validates and dispatches. Per operator it keeps a small *plan* (whether the
+coefficients are constant, scratch rows), built on first use and cached
+while the operator lives.
+
+Examples
+--------
+>>> import numpy as np, problems, solvers
+>>> p = problems.get("paper1d", n=31)
+>>> r = solvers.solve(p, "sor", rtol=1e-8)
+>>> r.converged, r.iterations < 5 * 31
+(True, True)
+>>> u = np.zeros(p.shape)
+>>> _ = solvers.relax(p, u, "red-black", 3)
+>>> bool(p.relative_residual(u) < 1)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from problems._numba import PARALLEL_THRESHOLD
+from problems.operators import Operator
+from problems.problem import Problem
+from solvers import REGISTRY
+from solvers import _relaxation_kernels as _k
+from solvers.recording import Recorder, make_result, out_of_budget
+
+METHODS = (
+    "jacobi",
+    "weighted-jacobi",
+    "gauss-seidel",
+    "symmetric-gauss-seidel",
+    "red-black",
+    "sor",
+)
+SWEEPS = ("forward", "backward", "symmetric")
+
+#: A run stops as diverged when its residual exceeds this factor times the initial one.
+DIVERGENCE_FACTOR = 1e6
+#: Measuring a record may cost at most this fraction of the solver's time at the
+#: default cadence (records that would exceed it wait until they fit).
+RECORD_BUDGET = 0.1
+#: The residual is checked after ``clip(iteration // CHECK_DIVISOR, 1, MAX_CHECK_INTERVAL)``
+#: sweeps: each check costs about one sweep, so at most ~1/8 extra work early and
+#: 1/64 late, and a run stops at most one interval after reaching ``rtol``.
+CHECK_DIVISOR = 8
+MAX_CHECK_INTERVAL = 64
+
+
+# -- per-operator plans ----------------------------------------------------------
+class _Plan:
+    """What the kernels need from an :class:`~problems.Operator`, prepared once."""
+
+    __slots__ = (
+        "_jacobi_work",
+        "_residual",
+        "_zeros",
+        "ax",
+        "ay",
+        "c",
+        "dim",
+        "ihx2",
+        "ihy2",
+        "nthreads",
+        "parallel",
+        "shape",
+        "variable",
+    )
+
+    def __init__(self, op: Operator):
+        self.shape = tuple(op.shape)
+        self.dim = len(self.shape)
+        faces = [np.ascontiguousarray(f, dtype=np.float64) for f in op.faces]
+        self.c = np.ascontiguousarray(op.c, dtype=np.float64)
+        self.variable = not (
+            all((f == f.flat[0]).all() for f in faces)
+            and (self.c == self.c.flat[0]).all()
+            and (self.dim == 1 or faces[0].flat[0] == faces[1].flat[0])
+        )
+        self.ax = faces[0]
+        self.ay = faces[1] if self.dim == 2 else faces[0]
+        self.ihx2 = 1.0 / op.h[0] ** 2
+        self.ihy2 = 1.0 / op.h[1] ** 2 if self.dim == 2 else 0.0
+        size = math.prod(self.shape)
+        self.nthreads = numba.get_num_threads()
+        self.parallel = self.dim == 2 and size >= PARALLEL_THRESHOLD and self.nthreads > 1
+        ny = self.shape[-1]
+        self._zeros = np.zeros(ny)
+        self._jacobi_work = None
+        self._residual = None
+
+    def jacobi_work(self) -> np.ndarray:
+        if self._jacobi_work is None:
+            nb = min(self.nthreads, self.shape[0]) if self.parallel else 1
+            self._jacobi_work = np.zeros((1 + 4 * nb, self.shape[1]))
+        return self._jacobi_work
+
+    def residual_buffer(self) -> np.ndarray:
+        if self._residual is None:
+            self._residual = np.zeros(self.shape)
+        return self._residual
+
+    def blocks(self) -> int:
+        return min(self.nthreads, self.shape[0]) if self.parallel else 1
+
+
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _plan(op: Operator) -> _Plan:
+    plan = _PLANS.get(op)
+    if plan is None:
+        plan = _PLANS[op] = _Plan(op)
+    return plan
+
+
+# -- options -------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Spec:
+    kernel: str  # "jacobi", "gauss-seidel" or "red-black"
+    options: tuple[str, ...]  # accepted option names
+    sweep: str = "forward"  # fixed sweep when "sweep" is not an option
+
+
+_SPECS = {
+    "jacobi": _Spec("jacobi", ()),
+    "weighted-jacobi": _Spec("jacobi", ("omega",)),
+    "gauss-seidel": _Spec("gauss-seidel", ("sweep",)),
+    "symmetric-gauss-seidel": _Spec("gauss-seidel", (), "symmetric"),
+    "red-black": _Spec("red-black", ("omega",)),
+    "sor": _Spec("gauss-seidel", ("omega", "sweep")),
+}
+
+
+def optimal_omega(op: Operator | Problem) -> float:
+    r"""The optimal SOR weight of the constant-coefficient model problem on this grid.
+
+    .. math::
+
+        \omega^* = \frac{2}{1 + \sqrt{1 - \rho_J^2}}, \qquad
+        \rho_J = \frac{\sum_d \cos(\pi / (n_d + 1)) / h_d^2}{\sum_d 1 / h_d^2}
+
+    (``rho_J``: the spectral radius of Jacobi for ``-Laplace``; in 1D
+    ``cos(pi / (n + 1))``). For variable coefficients or a shift ``c > 0`` it
+    is a good, not optimal, choice.
+
+    Examples
+    --------
+    >>> import problems
+    >>> round(optimal_omega(problems.get("paper1d", n=31)), 6)  # 2 / (1 + sin(pi / 32))
+    1.821465
+    """
+    op = op.operator if isinstance(op, Problem) else op
+    weights = [1.0 / h**2 for h in op.h]
+    rho = sum(w * math.cos(math.pi / (n + 1)) for w, n in zip(weights, op.shape, strict=True))
+    rho /= sum(weights)
+    return 2.0 / (1.0 + math.sqrt(max(0.0, 1.0 - rho * rho)))
+
+
+def default_omega(method: str, op: Operator | Problem) -> float:
+    """``omega`` a method uses when none is given (2/3 in 1D and 4/5 in 2D for
+    weighted Jacobi, :func:`optimal_omega` for SOR, 1 otherwise)."""
+    op = op.operator if isinstance(op, Problem) else op
+    if method == "weighted-jacobi":
+        return 2.0 / 3.0 if op.dim == 1 else 0.8
+    if method == "sor":
+        return optimal_omega(op)
+    return 1.0
+
+
+def _check_omega(omega) -> float:
+    if isinstance(omega, bool):
+        raise ValueError(f"omega must be a number in (0, 2) (the relaxation weight), got {omega!r}")
+    try:
+        omega = float(omega)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"omega must be a number in (0, 2) (the relaxation weight), got {omega!r}"
+        ) from None
+    if not (0.0 < omega < 2.0):
+        raise ValueError(f"omega must be in (0, 2) (relaxation diverges outside it), got {omega!r}")
+    return omega
+
+
+def _resolve(method: str, op: Operator, options: dict) -> tuple[_Spec, float, str]:
+    """Validate ``method`` and its options; return ``(spec, omega, sweep)``."""
+    spec = _SPECS.get(method)
+    if spec is None:
+        raise ValueError(
+            f"unknown relaxation method {method!r}; choose one of: {', '.join(METHODS)}"
+        )
+    for name in options:
+        if name not in spec.options:
+            valid = ", ".join(spec.options) or "none"
+            raise ValueError(
+                f"unknown option {name!r} for method {method!r}; valid options: {valid}"
+            )
+    omega = options.get("omega")
+    omega = default_omega(method, op) if omega is None else _check_omega(omega)
+    sweep = options.get("sweep", spec.sweep)
+    if sweep not in SWEEPS:
+        raise ValueError(f"sweep must be one of {', '.join(SWEEPS)}; got {sweep!r}")
+    return spec, omega, sweep
+
+
+# -- the kernels, dispatched -----------------------------------------------------
+def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: int) -> None:
+    """Run ``sweeps`` sweeps of ``kernel`` on ``u`` in place (arguments already checked)."""
+    if sweeps <= 0:
+        return
+    var = plan.variable
+    if plan.dim == 1:
+        ax, c, ih2 = plan.ax, plan.c, plan.ihx2
+        if kernel == "jacobi":
+            _k.jacobi_1d(u, rhs, ax, c, ih2, omega, var, sweeps)
+        elif kernel == "red-black":
+            _k.red_black_1d(u, rhs, ax, c, ih2, omega, var, sweeps)
+        elif sweep == "symmetric":
+            for _ in range(sweeps):
+                _k.gauss_seidel_1d(u, rhs, ax, c, ih2, omega, var, 1, True)
+                _k.gauss_seidel_1d(u, rhs, ax, c, ih2, omega, var, 1, False)
+        else:
+            _k.gauss_seidel_1d(u, rhs, ax, c, ih2, omega, var, sweeps, sweep == "forward")
+        return
+    args = (u, rhs, plan.ax, plan.ay, plan.c, plan.ihx2, plan.ihy2, omega, var)
+    if kernel == "jacobi":
+        kern = _k.jacobi_2d_parallel if plan.parallel else _k.jacobi_2d
+        kern(*args, sweeps, plan.jacobi_work())
+    elif kernel == "red-black":
+        kern = _k.red_black_2d_parallel if plan.parallel else _k.red_black_2d
+        kern(*args, sweeps, plan.blocks(), plan._zeros)
+    elif sweep == "symmetric":
+        for _ in range(sweeps):
+            _k.gauss_seidel_2d(*args, 1, True, plan._zeros)
+            _k.gauss_seidel_2d(*args, 1, False, plan._zeros)
+    else:
+        _k.gauss_seidel_2d(*args, sweeps, sweep == "forward", plan._zeros)
+
+
+def _residual(plan: _Plan, u, rhs, out, store: bool) -> float:
+    """``||rhs - A u||_2^2``, writing ``rhs - A u`` into ``out`` when ``store``."""
+    if plan.dim == 1:
+        return _k.residual_1d(u, rhs, plan.ax, plan.c, plan.ihx2, plan.variable, out, store)
+    kern = _k.residual_2d_parallel if plan.parallel else _k.residual_2d
+    return kern(
+        u,
+        rhs,
+        plan.ax,
+        plan.ay,
+        plan.c,
+        plan.ihx2,
+        plan.ihy2,
+        plan.variable,
+        out,
+        store,
+        plan._zeros,
+    )
+
+
+def _operator_and_rhs(p, rhs) -> tuple[Operator, np.ndarray]:
+    if isinstance(p, Problem):
+        op = p.operator
+        if rhs is None:
+            return op, p.f
+    elif isinstance(p, Operator):
+        op = p
+        if rhs is None:
+            raise ValueError("relaxing an Operator needs rhs= (the right-hand side f of A u = f)")
+    else:
+        raise ValueError(
+            f"expected a problems.Problem or problems.Operator, got {type(p).__name__}"
+        )
+    if not (
+        type(rhs) is np.ndarray
+        and rhs.dtype == np.float64
+        and rhs.flags.c_contiguous
+        and rhs.shape == op.c.shape
+    ):
+        rhs = np.asarray(rhs, dtype=np.float64)
+        if rhs.shape != op.c.shape:
+            raise ValueError(f"rhs must have the operator's shape {op.c.shape}, got {rhs.shape}")
+        rhs = np.ascontiguousarray(rhs)
+    return op, rhs
+
+
+def _check_u(u, shape) -> None:
+    if not (
+        type(u) is np.ndarray
+        and u.dtype == np.float64
+        and u.flags.c_contiguous
+        and u.flags.writeable
+        and u.shape == shape
+    ):
+        shape_, dtype_ = getattr(u, "shape", "?"), getattr(u, "dtype", "?")
+        got = f"{type(u).__name__} of shape {shape_}, dtype {dtype_}" + (
+            ""
+            if getattr(getattr(u, "flags", None), "c_contiguous", False)
+            else ", not C-contiguous"
+        )
+        raise ValueError(
+            f"u must be a writeable C-contiguous float64 array of shape {shape} (it is updated"
+            f" in place), got {got}"
+        )
+
+
+def relax(p, u: np.ndarray, method: str, sweeps: int, *, rhs=None, **options) -> np.ndarray:
+    r"""Do exactly ``sweeps`` sweeps of ``method`` on ``u``, in place; return ``u``.
+
+    The smoother entry for hybrids and multilevel cycles: no history, no
+    stopping test, no allocation per call once the operator has been seen.
+
+    Parameters
+    ----------
+    p : problems.Problem or problems.Operator
+        The system ``A u = rhs``. With an ``Operator`` (e.g. a coarse-grid
+        operator built as ``problems.Operator(faces, c, h)``) ``rhs`` is required.
+    u : ndarray
+        C-contiguous float64 of the operator's shape; overwritten.
+    method : str
+        One of ``jacobi``, ``weighted-jacobi``, ``gauss-seidel``,
+        ``symmetric-gauss-seidel``, ``red-black``, ``sor``.
+    sweeps : int
+        Number of sweeps (``>= 0``; a symmetric sweep is forward + backward).
+    rhs : ndarray, optional
+        Right-hand side; default ``p.f``. Use it to smooth a residual
+        equation ``A e = r``.
+    **options
+        ``omega`` (weighted-jacobi, red-black, sor; in (0, 2)) and ``sweep``
+        (``"forward"``, ``"backward"``, ``"symmetric"``; gauss-seidel, sor).
+
+    Returns
+    -------
+    ndarray
+        ``u`` itself.
+
+    Raises
+    ------
+    ValueError
+        Unknown method or option, ``omega`` outside (0, 2), a bad ``sweep``,
+        ``sweeps < 0``, or ``u``/``rhs`` of the wrong shape, dtype or layout.
+
+    Examples
+    --------
+    >>> import numpy as np, problems, solvers
+    >>> p = problems.get("modes2d", n=15)
+    >>> e = np.zeros(p.shape)
+    >>> r = p.residual(np.zeros(p.shape))
+    >>> _ = solvers.relax(p.operator, e, "weighted-jacobi", 2, rhs=r, omega=0.8)
+    >>> bool(np.linalg.norm(r - p.apply(e)) < np.linalg.norm(r))
+    True
+    """
+    op, rhs = _operator_and_rhs(p, rhs)
+    plan = _PLANS.get(op) or _plan(op)
+    _check_u(u, plan.shape)
+    if type(sweeps) is not int:
+        if isinstance(sweeps, bool) or not isinstance(sweeps, int | np.integer):
+            raise ValueError(f"sweeps must be an integer >= 0, got {sweeps!r}")
+        sweeps = int(sweeps)
+    if sweeps < 0:
+        raise ValueError(f"sweeps must be an integer >= 0, got {sweeps}")
+    spec, omega, sweep = _resolve(method, op, options)
+    _sweep(plan, spec.kernel, u, rhs, omega, sweep, sweeps)
+    return u
+
+
+def residual(p, u: np.ndarray, *, rhs=None, out: np.ndarray | None = None) -> np.ndarray:
+    """``rhs - A u`` by one fused numba pass (``rhs`` defaults to ``p.f``).
+
+    ``p`` is a Problem or an Operator (then ``rhs`` is required); ``out``
+    (C-contiguous float64 of the shape) avoids the allocation.
+
+    Examples
+    --------
+    >>> import numpy as np, problems
+    >>> p = problems.get("varcoef2d", n=9)
+    >>> u = np.linspace(0, 1, 81).reshape(9, 9)
+    >>> bool(np.allclose(residual(p, u), p.residual(u)))
+    True
+    """
+    op, rhs = _operator_and_rhs(p, rhs)
+    plan = _plan(op)
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    if u.shape != plan.shape:
+        raise ValueError(f"u must have the operator's shape {plan.shape}, got {u.shape}")
+    if out is None:
+        out = np.empty(plan.shape)
+    else:
+        _check_u(out, plan.shape)
+    _residual(plan, u, rhs, out, True)
+    return out
+
+
+def residual_norm(p, u: np.ndarray, *, rhs=None) -> float:
+    """``||rhs - A u||_2`` without storing the residual (one read of ``u`` and ``rhs``)."""
+    op, rhs = _operator_and_rhs(p, rhs)
+    plan = _plan(op)
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    if u.shape != plan.shape:
+        raise ValueError(f"u must have the operator's shape {plan.shape}, got {u.shape}")
+    return math.sqrt(_residual(plan, u, rhs, plan.residual_buffer(), False))
+
+
+# -- solve: iterate with stopping tests and a history ------------------------------
+def _run(method: str, problem, settings, options: dict):
+    op = problem.operator
+    plan = _plan(op)
+    spec, omega, sweep = _resolve(method, op, options)
+    used = {name: (omega if name == "omega" else sweep) for name in spec.options}
+    u = np.zeros(problem.shape) if settings.x0 is None else np.array(settings.x0, dtype=np.float64)
+    f = problem.f if problem.f.flags.c_contiguous else np.ascontiguousarray(problem.f)
+    r = plan.residual_buffer()
+    rec = Recorder(problem, settings.record_every, settings.maxiter, phase=method)
+    f_norm = rec.f_norm
+    throttle = settings.record_every is None
+    bar = _progress(settings, method)
+
+    norm0 = math.sqrt(_residual(plan, u, f, r, True))
+    rec.record(0, u, r)
+    rec.restart_clock()
+    limit = DIVERGENCE_FACTOR * max(norm0, 1e-12 * f_norm)
+    norm, it, checks = norm0, 0, 1
+    converged, message = False, ""
+    while True:
+        rel = norm / f_norm
+        if settings.rtol > 0 and rel <= settings.rtol:
+            converged = True
+            break
+        if not math.isfinite(norm) or norm > limit:
+            what = (
+                "is not finite"
+                if not math.isfinite(norm)
+                else (
+                    f"grew from {norm0 / f_norm:.3e} to {rel:.3e} (more than"
+                    f" {DIVERGENCE_FACTOR:.0e} times its initial value)"
+                )
+            )
+            message = (
+                f"diverged: the relative residual {what} after {it} sweeps;"
+                f" {method} with omega={omega:g} does not converge for this problem"
+            )
+            break
+        if out_of_budget(settings, it, rec):
+            message = "budget exhausted (" + (
+                "maxiter)"
+                if settings.maxiter is not None and it >= settings.maxiter
+                else "max_seconds)"
+            )
+            break
+        stop = it + min(max(it // CHECK_DIVISOR, 1), MAX_CHECK_INTERVAL)
+        if settings.maxiter is not None:
+            stop = min(stop, settings.maxiter)
+        record_at = rec.next_due(rec.last_iteration)
+        may_record = not throttle or rec.overhead <= RECORD_BUDGET * rec.elapsed()
+        if may_record and record_at > it:
+            stop = min(stop, record_at)
+        _sweep(plan, spec.kernel, u, f, omega, sweep, stop - it)
+        if bar is not None:
+            bar.update(stop - it)
+        it = stop
+        due = rec.due(it) and (not throttle or rec.overhead <= RECORD_BUDGET * rec.elapsed())
+        norm = math.sqrt(_residual(plan, u, f, r, due))
+        checks += 1
+        if due and math.isfinite(norm):
+            rec.record(it, u, r)
+    if bar is not None:
+        bar.close()
+    info = {"sweeps": it, "omega": omega, "residual_checks": checks}
+    return make_result(
+        problem,
+        method,
+        used,
+        settings,
+        u,
+        converged=converged,
+        iterations=it,
+        recorder=rec,
+        message=message,
+        info=info,
+    )
+
+
+def _progress(settings, method):
+    if not settings.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=settings.maxiter, desc=method, unit="sweep")
+
+
+def _register(name: str, summary: str, options: dict[str, str]):
+    @REGISTRY.register(name, summary, options)
+    def run(problem, settings, **opts):
+        return _run(name, problem, settings, opts)
+
+    run.__name__ = run.__qualname__ = "_" + name.replace("-", "_")
+    run.__doc__ = f"Run ``{name}`` to ``settings.rtol``: {summary}."
+    return run
+
+
+_OMEGA_DOC = "relaxation weight in (0, 2)"
+_SWEEP_DOC = "'forward' (default), 'backward' or 'symmetric' (forward then backward)"
+_register("jacobi", "Jacobi relaxation, u += D^-1 (f - A u)", {})
+_register(
+    "weighted-jacobi",
+    "damped Jacobi, u += omega D^-1 (f - A u)",
+    {"omega": _OMEGA_DOC + "; default 2/3 in 1D, 4/5 in 2D"},
+)
+_register("gauss-seidel", "lexicographic Gauss-Seidel", {"sweep": _SWEEP_DOC})
+_register("symmetric-gauss-seidel", "Gauss-Seidel, a forward then a backward sweep", {})
+_register(
+    "red-black",
+    "Gauss-Seidel in red-black (checkerboard) order; omega != 1 gives red-black SOR",
+    {"omega": _OMEGA_DOC + "; default 1"},
+)
+_register(
+    "sor",
+    "successive over-relaxation (lexicographic)",
+    {
+        "omega": _OMEGA_DOC
+        + "; default the optimal omega of the constant-coefficient model problem",
+        "sweep": _SWEEP_DOC + " (symmetric = SSOR)",
+    },
+)
+
+__all__ = ["METHODS", "default_omega", "optimal_omega", "relax", "residual", "residual_norm"]
