@@ -1,43 +1,666 @@
-"""The ``fpsolve`` command line (minimal; extended by the CLI issue)."""
+"""The ``fpsolve`` command line (also ``python -m hybrid``).
+
+Commands: ``problems``, ``methods``, ``solve``, ``compare``, ``demo``,
+``plot``; ``fpsolve COMMAND --help`` shows each one's flags and examples.
+
+Conventions (``DESIGN.md``):
+
+* every bad input prints one line ``fpsolve: error: ...`` and exits 2, with
+  nothing written: all inputs (problem, parameters, methods, options, common
+  settings, the output folder) are checked before anything runs, and files
+  are written only after the runs end;
+* a run that ends without converging exits 0 and says so;
+* Ctrl-C stops the current method, writes what was recorded with
+  ``"interrupted": true`` and exits 130 (see :mod:`hybrid.compare` for what a
+  partial result holds);
+* ``--config FILE.toml`` holds the same keys as the flags; flags win.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
+import platform
 import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 import hybrid
 import problems
+from hybrid import config as cfg
+from hybrid.compare import Interrupted, compare, convergence_order, table
+from solvers.registry import DEVICES, make_settings
+from solvers.result import VERSION
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+FORMATS = ("png", "pdf", "svg")
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line ``fpsolve: error: ...``, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage block
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+# -- argument types (argparse strings and TOML values alike) ------------------------
+def _number(value, what: str, integer: bool = False):
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    try:
+        if integer:
+            if isinstance(value, float) and value != int(value):
+                raise ValueError
+            out = int(value) if not isinstance(value, str) else int(value.strip())
+        else:
+            out = float(value)
+    except (TypeError, ValueError):
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{what} must be {kind}, got {value!r}") from None
+    if not integer and not np.isfinite(out):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return out
+
+
+def _arg(convert, flag: str = ""):
+    def parse(text):
+        try:
+            return convert(text)
+        except ValueError as err:  # argparse names the flag already
+            raise argparse.ArgumentTypeError(str(err).removeprefix(flag + " ")) from None
+
+    parse.__name__ = convert.__name__
+    return parse
+
+
+def _float(value, what="value"):
+    return _number(value, what)
+
+
+def _int(value, what="value"):
+    return _number(value, what, integer=True)
+
+
+def _grid_size(value, what="--n"):
+    """``63``, ``"63"``, ``"63x31"``, ``"63,31"`` or ``[63, 31]`` -> int or tuple."""
+    if isinstance(value, list | tuple):
+        return tuple(_int(v, what) for v in value)
+    if isinstance(value, str):
+        parts = value.replace("x", ",").split(",")
+        sizes = tuple(_int(v, what) for v in parts)
+        return sizes[0] if len(sizes) == 1 else sizes
+    return _int(value, what)
+
+
+def _bool(value, what="value"):
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"{what} must be true or false, got {value!r}")
+
+
+def _text(value, what="value"):
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _choice(options):
+    def convert(value, what="value"):
+        if value not in options:
+            raise ValueError(f"{what} must be one of {', '.join(options)}; got {value!r}")
+        return value
+
+    return convert
+
+
+def _method_list(value, what="--methods"):
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"{what} must be a comma-separated list of methods, got {value!r}")
+    names = [str(v).strip() for v in items]
+    if not names or any(not n for n in names):
+        raise ValueError(f"{what} must be a comma-separated list of method names, got {value!r}")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{what} names {', '.join(dup)} more than once; give each method once")
+    return names
+
+
+# Every key a flag or a config file can set: key -> (converter, default, help).
+COMMON = {
+    "rtol": (_float, 1e-8, "stop when ||f - A u|| / ||f|| <= RTOL; 0 runs the whole budget"),
+    "maxiter": (_int, None, "most iterations (sweeps, optimiser steps, cycles)"),
+    "max_seconds": (_float, None, "most solver seconds per method"),
+    "record_every": (_int, None, "history cadence: every K steps (0: first and last only)"),
+    "seed": (_int, 0, "random seed"),
+    "device": (_choice(DEVICES), "auto", "torch device for DNN methods: auto, cpu or cuda"),
+}
+OUTPUT = {
+    "format": (_choice(FORMATS), "png", "figure format: png, pdf or svg"),
+    "quiet": (_bool, False, "no progress bar or per-record lines"),
+    "verbose": (_bool, False, "one line per history record"),
+}
+KEYS = {
+    "solve": {
+        "problem": (_text, None, "catalogue name (fpsolve problems)"),
+        "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
+        "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
+        "method": (_text, None, "method name (fpsolve methods)"),
+        "option": (None, {}, "method option KEY=VALUE (repeatable)"),
+        **COMMON,
+        "out": (_text, None, "write result.json, result.npz (and figures) into this folder"),
+        "plot": (_bool, False, "also draw the figures into --out"),
+        **OUTPUT,
+    },
+    "compare": {
+        "problem": (_text, None, "catalogue name (fpsolve problems)"),
+        "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
+        "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
+        "methods": (_method_list, None, "comma-separated method names"),
+        "option": (None, {}, "method option KEY=VALUE or METHOD.KEY=VALUE (repeatable)"),
+        **COMMON,
+        "out": (_text, None, "write compare.json, compare.npz and the figures here"),
+        "plot": (_bool, True, "draw the figures (--no-plot: results only)"),
+        **OUTPUT,
+    },
+    "demo": {
+        "quick": (_bool, False, "a few seconds instead of about a minute (for CI)"),
+        "out": (_text, "fpsolve-demo", "folder for the results and figures"),
+        "seed": (_int, 0, "random seed"),
+        "device": (_choice(DEVICES), "auto", "torch device for DNN methods"),
+        **OUTPUT,
+    },
+}
+
+EXAMPLES = {
+    "problems": """examples:
+  fpsolve problems             # the catalogue, one line each
+  fpsolve problems varcoef2d   # one problem's parameters""",
+    "methods": """examples:
+  fpsolve methods              # every method with its options
+  fpsolve methods dst-pcg      # one method""",
+    "solve": """examples:
+  fpsolve solve --problem paper1d --method dst-pcg
+  fpsolve solve --problem paper1d --n 255 --method jacobi --maxiter 20000 --out out/j --plot
+  fpsolve solve --problem varcoef2d --n 127 --param contrast=10 --method amg \\
+                --option kind=sa --rtol 1e-10 --out out/amg
+  fpsolve solve --config run.toml --rtol 1e-6     # flags win over the file
+
+files (with --out DIR): DIR/result.json (DESIGN.md's format plus a "run" record:
+command line, options, seed, version, wall time), DIR/result.npz (u, u_ref, the
+history arrays) and, with --plot, the figures (see fpsolve plot --help).
+A run that stops on its budget without converging exits 0 and says so.""",
+    "compare": """examples:
+  fpsolve compare --problem paper1d --methods direct,dst-pcg,amg --out out/cmp
+  fpsolve compare --problem random2d --n 127 --methods dst-pcg,amg \\
+                  --option amg.kind=sa --max-seconds 20 --out out/r2
+
+--option KEY=VALUE applies to every listed method that accepts KEY;
+--option METHOD.KEY=VALUE to one method. Files: DIR/compare.json (a list of
+result dicts, run order), DIR/compare.npz (u_0, u_1, ..., u_ref) and figures.""",
+    "demo": """examples:
+  fpsolve demo                 # about a minute on two CPU cores
+  fpsolve demo --quick         # a few seconds (CI)
+  fpsolve demo --out /tmp/demo --format pdf""",
+    "plot": """examples:
+  fpsolve plot out/cmp                 # redraw the PNGs from out/cmp/compare.json
+  fpsolve plot out/j --format svg --out out/j-svg
+
+figures: convergence (error and residual vs iterations and seconds),
+modal_error (per-frequency error heatmap per method, as in the F-Principle
+paper), band_error (low/mid/high thirds of the frequencies vs step),
+solution (u and |u - u_ref| vs x, or images in 2D).""",
+}
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _add_keys(p: argparse.ArgumentParser, command: str) -> None:
+    for key, (convert, default, doc) in KEYS[command].items():
+        flag = _flag(key)
+        if key in ("param", "option"):
+            p.add_argument(flag, action="append", metavar="KEY=VALUE", help=doc)
+        elif convert is _bool:
+            if default is True:
+                p.add_argument(f"--no-{key}", dest=key, action="store_const", const=False, help=doc)
+            else:
+                p.add_argument(flag, action="store_const", const=True, help=doc)
+        else:
+            shown = f" (default: {default})" if default is not None else ""
+            p.add_argument(
+                flag, type=_arg(lambda v, c=convert, f=flag: c(v, f), flag), help=doc + shown
+            )
+    p.add_argument("--config", metavar="FILE.toml", help="read these settings from a TOML file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="fpsolve",
+        description="Solve 1D/2D Poisson-type problems with relaxation, DNNs and hybrids, "
+        "and measure the error frequency by frequency.",
+        epilog="run 'fpsolve COMMAND --help' for a command's flags and examples;\n"
+        "'fpsolve demo' is the quickest way in.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"fpsolve {VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    helps = {
+        "problems": "list the problem catalogue (or one problem's parameters)",
+        "methods": "list the methods and their options",
+        "solve": "solve one problem with one method",
+        "compare": "run several methods on one problem; results and figures",
+        "demo": "paper1d: Jacobi vs Gauss-Seidel vs DNN vs a hybrid, in about a minute",
+        "plot": "redraw the figures from saved results without re-running",
+    }
+    subs = {}
+    for name, text in helps.items():
+        subs[name] = sub.add_parser(
+            name,
+            help=text,
+            description=text[0].upper() + text[1:] + ".",
+            epilog=EXAMPLES[name],
+            formatter_class=_Formatter,
+        )
+    subs["problems"].add_argument("name", nargs="?", help="show this problem's parameters")
+    subs["methods"].add_argument("name", nargs="?", help="show this method's options")
+    for name in ("solve", "compare", "demo"):
+        _add_keys(subs[name], name)
+    plot = subs["plot"]
+    plot.add_argument("dir", metavar="DIR", help="a folder with result.json or compare.json")
+    plot.add_argument(
+        "--format",
+        type=_arg(lambda v: _choice(FORMATS)(v, "--format"), "--format"),
+        default="png",
+        help="figure format: png (default), pdf or svg",
+    )
+    plot.add_argument("--out", help="write the figures here instead of DIR")
+    return parser
+
+
+# -- settings: flags over config over defaults ---------------------------------------
+def _pairs(items, flag: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, value = cfg.split_pair(item, flag)
+        out[key] = value
+    return out
+
+
+def resolve(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """The command's settings: each flag if given, else the config file's value, else default."""
+    keys = KEYS[command]
+    file = cfg.load(args.config, keys, command) if args.config else {}
+    out: dict[str, Any] = {}
+    for key, (convert, default, _) in keys.items():
+        given = getattr(args, key, None)
+        if key == "param":
+            values = dict(_table(file.get(key, {}), "param"))
+            values.update(_pairs(given, "--param"))
+        elif key == "option":
+            values = dict(_table(file.get(key, {}), "option"))
+            for k, v in _pairs(given, "--option").items():
+                try:
+                    values[k] = cfg.parse_value(v)
+                except ValueError as err:
+                    raise ValueError(f"--option {k}: {err}") from None
+        elif given is not None:
+            values = given
+        elif key in file:
+            values = convert(file[key], f"{key} (in {args.config})")
+        else:
+            values = default
+        out[key] = values
+    out["config"] = args.config
+    return out
+
+
+def _table(value, key: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"config key {key!r} must be a table ([{key}]), got {value!r}")
+    flat = {}
+    for k, v in value.items():
+        if isinstance(v, dict):  # [option.METHOD]
+            for kk, vv in v.items():
+                flat[f"{k}.{kk}"] = vv
+        else:
+            flat[k] = v
+    for k, v in flat.items():
+        if isinstance(v, float) and not np.isfinite(v):
+            raise ValueError(f"config [{key}] {k} must be a finite number, got {v!r}")
+    return flat
+
+
+def _problem(s: dict) -> problems.Problem:
+    if s["problem"] is None:
+        raise ValueError(f"--problem is required; choose one of: {', '.join(problems.names())}")
+    return problems.get(s["problem"], n=s["n"], **s["param"])
+
+
+def _common(s: dict) -> dict[str, Any]:
+    return {k: s[k] for k in COMMON}
+
+
+def _check_method_options(name: str, options: dict) -> None:
+    accepted = hybrid.REGISTRY.get(name).options
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"unknown option {', '.join(map(repr, unknown))} for method {name!r};"
+            f" valid options: {', '.join(sorted(accepted)) or 'none'}"
+        )
+
+
+def _split_options(methods: list[str], options: dict) -> list[tuple[str, dict]]:
+    """``KEY`` goes to every method accepting it, ``METHOD.KEY`` to that method only."""
+    plan = {m: {} for m in methods}
+    for key, value in options.items():
+        method, dot, name = key.rpartition(".")
+        if dot and method:
+            if method not in plan:
+                raise ValueError(
+                    f"--option {key}: {method!r} is not among --methods ({', '.join(methods)})"
+                )
+            _check_method_options(method, {name: value})
+            plan[method][name] = value
+            continue
+        takers = [m for m in methods if key in hybrid.REGISTRY.get(m).options]
+        if not takers:
+            valid = {m: sorted(hybrid.REGISTRY.get(m).options) for m in methods}
+            listing = "; ".join(f"{m}: {', '.join(v) or 'none'}" for m, v in valid.items())
+            raise ValueError(f"no listed method accepts option {key!r}; valid options: {listing}")
+        for m in takers:
+            plan[m].setdefault(key, value)
+    return list(plan.items())
+
+
+def check_out(path: str | os.PathLike) -> Path:
+    """Check that ``path`` is, or can be created as, a writable folder (nothing is created)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path} exists and is not a directory; give a folder path")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"--out {path}: {probe} is not a directory, so it cannot hold {path}")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"--out {path} is not writable (cannot create files in {probe}: {err.strerror})"
+        ) from None
+    return path
+
+
+# -- output ------------------------------------------------------------------------
+class _Console:
+    """Messages to stdout, per-record lines and progress to stderr (through tqdm)."""
+
+    def __init__(self, quiet: bool, verbose: bool):
+        self.quiet = quiet
+        self.verbose = verbose and not quiet
+        self.progress = (not quiet) and sys.stderr.isatty()
+        self.method = ""
+
+    def say(self, text: str = "") -> None:
+        print(text, flush=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def start(self, method: str) -> None:
+        self.method = method
+        if not self.quiet:
+            print(f"running {method} ...", flush=True)
+
+    def record(self, rec: dict | None) -> None:
+        if not self.verbose or rec is None:
+            return
+        bands = " ".join(f"{b}={rec['band_error'][b]:.2e}" for b in ("low", "mid", "high"))
+        line = (
+            f"[{self.method}] {rec['phase']:>10} it={rec['iteration']:<8d}"
+            f" t={rec['seconds']:9.3f}s res={rec['relative_residual']:.3e}"
+            f" err={rec['relative_error']:.3e} {bands}"
+        )
+        from tqdm import tqdm
+
+        tqdm.write(line, file=sys.stderr)
+
+
+def run_record(command: str, argv, settings: dict, started: float, wall: float) -> dict:
+    """What a result file records about the run, to reproduce it."""
+    import scipy
+
+    return {
+        "command": command,
+        "argv": list(argv),
+        "settings": _jsonable(settings),
+        "seed": settings.get("seed", 0),
+        "version": VERSION,
+        "started_utc": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat(
+            timespec="seconds"
+        ),
+        "wall_seconds": wall,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# -- commands ----------------------------------------------------------------------
+def cmd_problems(args) -> int:
+    if args.name is None:
+        for name in problems.names():
+            print(problems.describe(name))
+        print("\n'fpsolve problems NAME' lists a problem's parameters (--param KEY=VALUE).")
+        return 0
+    e = problems.entry(args.name)
+    print(problems.describe(args.name))
+    if not e.params:
+        print("  no parameters")
+    for p in e.params:
+        print(f"  --param {p.name}={p.default!s:<14} {p.doc}")
+    return 0
+
+
+def _describe_method(name: str) -> str:
+    m = hybrid.REGISTRY.get(name)
+    lines = [f"{name:<24} {m.summary}"]
+    for key, doc in m.options.items():
+        lines.append(f"    --option {key + '=...':<20} {doc}")
+    return "\n".join(lines)
+
+
+def cmd_methods(args) -> int:
+    names = [args.name] if args.name else hybrid.methods()
+    for name in names:
+        print(_describe_method(name))
+    if not args.name:
+        print(
+            "\ncommon flags for every method: --rtol --maxiter --max-seconds --record-every"
+            " --seed --device"
+        )
+    return 0
+
+
+def _run(p, plan, s, console) -> tuple[list, bool]:
+    """Run the plan; returns (results, interrupted)."""
+    try:
+        results = compare(
+            p,
+            plan,
+            on_start=console.start,
+            on_record=console.record,
+            progress=console.progress,
+            **_common(s),
+        )
+        return results, False
+    except Interrupted as stop:
+        console.say(f"interrupted: {stop.results[-1].method} stopped at its last record")
+        return stop.results, True
+
+
+def _report(results, console, interrupted: bool) -> None:
+    for r in results:
+        console.say(r.summary())
+        if len(r.history.modes) and len(r.history) > 2:
+            console.note(
+                f"  modes below 10% error, in order: {convergence_order(r.history) or 'none'}"
+            )
+    if not interrupted and any(not r.converged for r in results):
+        console.note(
+            "note: a run that did not converge stopped on its budget (--maxiter,"
+            " --max-seconds or the method's own limit); raise it or loosen --rtol"
+        )
+
+
+def cmd_solve(args, argv) -> int:
+    s = resolve(args, "solve")
+    console = _Console(s["quiet"], s["verbose"])
+    p = _problem(s)
+    if s["method"] is None:
+        raise ValueError(f"--method is required; choose one of: {', '.join(hybrid.methods())}")
+    _check_method_options(s["method"], s["option"])
+    make_settings(p, **{k: v for k, v in _common(s).items()})
+    if s["plot"] and s["out"] is None:
+        raise ValueError("--plot needs --out DIR (the folder for the figures)")
+    out = check_out(s["out"]) if s["out"] is not None else None
+
+    started = time.time()
+    t0 = time.perf_counter()
+    results, interrupted = _run(p, [(s["method"], s["option"])], s, console)
+    run = run_record("solve", argv, s, started, time.perf_counter() - t0)
+    _report(results, console, interrupted)
+    if out is None:
+        console.note("(no --out: nothing written)")
+    else:
+        from hybrid.results import load_dir, write_result
+
+        written = write_result(out, results[-1], run)
+        if s["plot"]:
+            from hybrid import figures
+
+            written += figures.draw_all(load_dir(out), out, s["format"])
+        console.say("wrote " + ", ".join(str(w) for w in written))
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def cmd_compare(args, argv) -> int:
+    s = resolve(args, "compare")
+    console = _Console(s["quiet"], s["verbose"])
+    p = _problem(s)
+    if s["methods"] is None:
+        raise ValueError(
+            f"--methods is required (comma-separated); choose from: {', '.join(hybrid.methods())}"
+        )
+    for m in s["methods"]:
+        hybrid.REGISTRY.get(m)
+    plan = _split_options(s["methods"], s["option"])
+    make_settings(p, **_common(s))
+    if s["out"] is None:
+        raise ValueError("--out DIR is required (the folder for compare.json and the figures)")
+    out = check_out(s["out"])
+
+    started = time.time()
+    t0 = time.perf_counter()
+    results, interrupted = _run(p, plan, s, console)
+    run = run_record("compare", argv, s, started, time.perf_counter() - t0)
+    console.say(table(results))
+    _report(results, console, interrupted)
+    from hybrid.results import load_dir, write_compare
+
+    written = write_compare(out, results, run)
+    if s["plot"]:
+        from hybrid import figures
+
+        written += figures.draw_all(load_dir(out), out, s["format"])
+    console.say("wrote " + ", ".join(str(w) for w in written))
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def cmd_demo(args, argv) -> int:
+    from hybrid import demo
+
+    s = resolve(args, "demo")
+    console = _Console(s["quiet"], s["verbose"])
+    out = check_out(s["out"])
+    return demo.run(
+        out,
+        quick=s["quick"],
+        fmt=s["format"],
+        seed=s["seed"],
+        device=s["device"],
+        console=console,
+        argv=argv,
+    )
+
+
+def cmd_plot(args) -> int:
+    from hybrid import figures
+    from hybrid.results import load_dir
+
+    results = load_dir(args.dir)
+    out = check_out(args.out) if args.out else Path(args.dir)
+    written = figures.draw_all(results, out, args.format)
+    print("wrote " + ", ".join(str(w) for w in written))
+    return 0
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="fpsolve", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("problems", help="list the problem catalogue")
-    sub.add_parser("methods", help="list the methods")
-    s = sub.add_parser("solve", help="solve one problem with one method")
-    s.add_argument("--problem", required=True)
-    s.add_argument("--n", type=int)
-    s.add_argument("--method", required=True)
-    s.add_argument("--rtol", type=float, default=1e-8)
-    s.add_argument("--maxiter", type=int)
-    sub.add_parser("demo", help="the main job")
-    args = parser.parse_args(argv)
+    """Entry point of ``fpsolve``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as done:  # --help, --version
+            return int(done.code or 0)
+        if args.command is None:
+            raise UsageError(
+                "choose a command: problems, methods, solve, compare, demo, plot"
+                " (see 'fpsolve --help')"
+            )
         if args.command == "problems":
-            for name in problems.names():
-                print(problems.describe(name))
-        elif args.command == "methods":
-            print("\n".join(hybrid.methods()))
-        elif args.command == "solve":
-            p = problems.get(args.problem, n=args.n)
-            r = hybrid.solve(p, args.method, rtol=args.rtol, maxiter=args.maxiter)
-            print(r.summary())
-        elif args.command == "demo":
-            for name in problems.names():
-                print(problems.describe(name))
-            p = problems.get("random2d")
-            print(hybrid.solve(p, "dst-pcg").summary())
-    except ValueError as err:
-        print(f"fpsolve: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+            return cmd_problems(args)
+        if args.command == "methods":
+            return cmd_methods(args)
+        if args.command == "plot":
+            return cmd_plot(args)
+        return {"solve": cmd_solve, "compare": cmd_compare, "demo": cmd_demo}[args.command](
+            args, ["fpsolve", *argv]
+        )
+    except (UsageError, ValueError) as err:
+        message = " ".join(str(err).split())  # exactly one line
+        print(f"fpsolve: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("fpsolve: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -27,6 +29,25 @@ from solvers.result import History
 
 DEFAULT_POINTS = 200
 DEFAULT_RATIO = 1.07
+
+#: Observers called as ``hook(recorder, iteration, u)`` after every record (see :func:`watch`).
+_HOOKS: list[Callable] = []
+
+
+@contextmanager
+def watch(hook: Callable) -> Iterator[None]:
+    """Call ``hook(recorder, iteration, u)`` after each record made inside the block.
+
+    The command line uses it to print per-record lines (``--verbose``) and to
+    keep the last recorded iterate, so that a run stopped by Ctrl-C can still
+    write what it has. The hook's time counts as measurement overhead, not
+    solver time.
+    """
+    _HOOKS.append(hook)
+    try:
+        yield
+    finally:
+        _HOOKS.remove(hook)
 
 
 def geometric_ratio(maxiter: int | None, points: int = DEFAULT_POINTS) -> float:
@@ -116,6 +137,8 @@ class Recorder:
         )
         self._phases.append(self.phase)
         self._last = iteration
+        for hook in _HOOKS:
+            hook(self, iteration, u)
         self.overhead += time.perf_counter() - t0
         return rel_res
 
@@ -126,6 +149,21 @@ class Recorder:
     @property
     def last_iteration(self) -> int:
         return self._last
+
+    def last_record(self) -> dict | None:
+        """The latest record as a dict (``iteration``, ``seconds``, ``relative_residual``,
+        ``relative_error``, ``band_error``, ``phase``), or ``None`` before the first."""
+        if not self._rows:
+            return None
+        it, seconds, res, err, _, bands = self._rows[-1]
+        return {
+            "iteration": it,
+            "seconds": seconds,
+            "relative_residual": res,
+            "relative_error": err,
+            "band_error": dict(bands),
+            "phase": self._phases[-1],
+        }
 
     def history(self) -> History:
         modes = self.spectrum.modes

@@ -1,0 +1,271 @@
+"""Run several methods on one problem, and survive Ctrl-C with what was recorded.
+
+:func:`compare` runs each method through :func:`hybrid.solve` with the same
+common settings and returns the list of ``SolveResult`` (the CLI writes it
+to ``compare.json``). While a method runs, every history record it makes is
+observed (:func:`solvers.recording.watch`), which serves two purposes:
+
+* ``on_record`` callbacks (the CLI's ``--verbose`` lines);
+* a clean stop on ``KeyboardInterrupt``: the method is abandoned and a
+  partial ``SolveResult`` is built from the records made so far and the last
+  *recorded* iterate, with ``interrupted=True``; :class:`Interrupted` then
+  carries every result (finished ones and the partial one) to the caller.
+
+Limitation: a method cannot hand back its iterate at the exact moment of the
+interrupt, so the partial result's ``u`` is the iterate at its last record
+(the history's cadence decides how recent), or ``x0`` (zeros) when none was
+made; counters in ``info`` are not available for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+import hybrid
+from problems.spectrum import BANDS, ErrorSpectrum
+from solvers.recording import watch
+from solvers.result import History, SolveResult
+
+
+class Interrupted(Exception):
+    """Raised by :func:`compare` on Ctrl-C; ``results`` ends with the partial one."""
+
+    def __init__(self, results: list[SolveResult]):
+        super().__init__("interrupted")
+        self.results = results
+
+
+class _Observer:
+    """Keeps the recorders a run uses and a copy of the last recorded iterate."""
+
+    def __init__(self, on_record: Callable | None):
+        self.on_record = on_record
+        self.recorders: list = []
+        self.u: np.ndarray | None = None
+        self.iteration = 0
+
+    def __call__(self, recorder, iteration, u) -> None:
+        if not any(r is recorder for r in self.recorders):
+            self.recorders.append(recorder)
+        self.u = np.array(u, dtype=np.float64, copy=True)
+        self.iteration = int(iteration)
+        if self.on_record is not None:
+            self.on_record(recorder.last_record())
+
+
+def _empty_history(problem) -> History:
+    modes = np.asarray(ErrorSpectrum(problem).modes, dtype=int)
+    empty = np.zeros(0)
+    return History(
+        iteration=np.zeros(0, dtype=int),
+        seconds=empty,
+        relative_residual=empty,
+        relative_error=empty,
+        modes=modes,
+        modal_error=np.zeros((0, len(modes))),
+        band_error={"low": empty, "mid": empty, "high": empty},
+    )
+
+
+def partial_result(problem, method: str, options: dict, seed: int, observer, x0=None):
+    """The ``SolveResult`` of a run stopped before it returned (``interrupted=True``)."""
+    histories = [r.history() for r in observer.recorders]
+    histories = [h for h in histories if len(h)]
+    if histories and all(np.array_equal(h.modes, histories[0].modes) for h in histories):
+        history = History.concatenate(histories)
+    else:
+        history = histories[-1] if histories else _empty_history(problem)
+    if observer.u is not None:
+        u = observer.u
+    else:
+        u = np.zeros(problem.shape) if x0 is None else np.array(x0, dtype=float)
+    seconds = float(history.seconds[-1]) if len(history) else 0.0
+    return SolveResult(
+        problem=problem,
+        method=method,
+        options=dict(options),
+        u=u,
+        converged=False,
+        iterations=int(history.iteration[-1]) if len(history) else 0,
+        seconds=seconds,
+        history=history,
+        message="interrupted (Ctrl-C); u is the last recorded iterate",
+        seed=seed,
+        interrupted=True,
+    )
+
+
+def compare(
+    problem,
+    methods: Sequence[str | tuple[str, dict]],
+    *,
+    on_start: Callable[[str], None] | None = None,
+    on_record: Callable[[dict], None] | None = None,
+    **common,
+) -> list[SolveResult]:
+    """Run each method on ``problem`` with the same common settings.
+
+    Parameters
+    ----------
+    problem : problems.Problem
+    methods : sequence of str or (str, dict)
+        Method names, or ``(name, options)`` pairs.
+    on_start : callable, optional
+        Called with the method name before it runs.
+    on_record : callable, optional
+        Called with ``Recorder.last_record()`` after every history record.
+    **common
+        ``hybrid.solve``'s common arguments (``rtol``, ``maxiter``, ...).
+
+    Returns
+    -------
+    list of SolveResult, in the order given.
+
+    Raises
+    ------
+    Interrupted
+        On ``KeyboardInterrupt``; its ``results`` hold the finished runs and
+        the partial one (see the module docstring).
+    ValueError
+        An unknown method or option (before anything runs), or a method's
+        own check.
+
+    Examples
+    --------
+    >>> import problems
+    >>> p = problems.get("modes1d", n=31)
+    >>> [r.converged for r in compare(p, ["direct", ("dst-pcg", {"reference": "mean"})])]
+    [True, True]
+    """
+    plan = [(m, {}) if isinstance(m, str) else (m[0], dict(m[1])) for m in methods]
+    for name, options in plan:  # fail before running anything
+        accepted = hybrid.REGISTRY.get(name).options
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ValueError(
+                f"unknown option {', '.join(map(repr, unknown))} for method {name!r};"
+                f" valid options: {', '.join(sorted(accepted)) or 'none'}"
+            )
+    results: list[SolveResult] = []
+    for name, options in plan:
+        if on_start is not None:
+            on_start(name)
+        observer = _Observer(on_record)
+        try:
+            with watch(observer):
+                results.append(hybrid.solve(problem, name, **common, **options))
+        except KeyboardInterrupt:
+            seed = int(common.get("seed", 0))
+            partial = partial_result(problem, name, options, seed, observer, common.get("x0"))
+            raise Interrupted([*results, partial]) from None
+    return results
+
+
+def first_below(history: History, threshold: float = 0.1) -> list[int | None]:
+    """For each tracked mode, the first recorded iteration with error below ``threshold``.
+
+    ``None`` where the mode never got there. This is the F-Principle reading
+    of a run: which frequencies converge first.
+
+    Examples
+    --------
+    >>> h = History.from_dict({"iteration": [0, 5, 9], "seconds": [0, 1, 2],
+    ...     "relative_residual": [1, 1, 1], "relative_error": [1, 1, 1], "modes": [1, 9],
+    ...     "modal_error": [[1, 1], [0.5, 0.01], [0.05, 0.001]],
+    ...     "band_error": {"low": [1, 1, 1], "mid": [1, 1, 1], "high": [1, 1, 1]}})
+    >>> first_below(h)
+    [9, 5]
+    """
+    out: list[int | None] = []
+    for j in range(len(history.modes)):
+        below = np.flatnonzero(history.modal_error[:, j] < threshold)
+        out.append(int(history.iteration[below[0]]) if below.size else None)
+    return out
+
+
+def mode_label(mode) -> str:
+    """``"k=3"`` in 1D, ``"(2,5)"`` in 2D."""
+    m = np.atleast_1d(mode)
+    return f"k={int(m[0])}" if m.size == 1 else "(" + ",".join(str(int(v)) for v in m) + ")"
+
+
+def convergence_order(history: History, threshold: float = 0.1) -> str:
+    """One line: the tracked modes in the order their error fell below ``threshold``.
+
+    Examples
+    --------
+    >>> h = History.from_dict({"iteration": [0, 5, 9], "seconds": [0, 1, 2],
+    ...     "relative_residual": [1, 1, 1], "relative_error": [1, 1, 1], "modes": [1, 9, 20],
+    ...     "modal_error": [[1, 1, 1], [0.5, 0.01, 1], [0.05, 0.001, 1]],
+    ...     "band_error": {"low": [1, 1, 1], "mid": [1, 1, 1], "high": [1, 1, 1]}})
+    >>> convergence_order(h)
+    'k=9 (step 5), k=1 (step 9); not reached: k=20'
+    """
+    steps = first_below(history, threshold)
+    reached = sorted(
+        (s, j) for j, s in enumerate(steps) if s is not None
+    )  # by step, then by frequency
+    text = ", ".join(f"{mode_label(history.modes[j])} (step {s})" for s, j in reached)
+    missing = [mode_label(history.modes[j]) for j, s in enumerate(steps) if s is None]
+    if missing:
+        text = (text + "; " if text else "") + "not reached: " + ", ".join(missing)
+    return text
+
+
+def _fmt(value, spec: str = ".2e") -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "-"
+    return format(value, spec)
+
+
+def table(results: Sequence[SolveResult]) -> str:
+    """A plain-text table: method, state, iterations, seconds, errors and band errors.
+
+    The errors are those of the final iterate; the bands are the final
+    history record's (low / mid / high thirds of the frequencies).
+    """
+    head = (
+        "method",
+        "state",
+        "iterations",
+        "seconds",
+        "rel. residual",
+        "rel. error",
+        "low",
+        "mid",
+        "high",
+    )
+    rows = []
+    for r in results:
+        h = r.history
+        bands = [_fmt(float(h.band_error[b][-1])) if len(h) else "-" for b in BANDS]
+        state = "interrupted" if r.interrupted else ("converged" if r.converged else "budget")
+        rows.append(
+            (
+                r.method,
+                state,
+                str(r.iterations),
+                _fmt(r.seconds, ".3g"),
+                _fmt(r.relative_residual),
+                _fmt(r.relative_error),
+                *bands,
+            )
+        )
+    widths = [max(len(head[i]), *(len(row[i]) for row in rows)) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            h.ljust(w) if i < 2 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(head, widths, strict=True))
+        )
+    ]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i < 2 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    return "\n".join(lines)

@@ -1,0 +1,423 @@
+r"""Figures of a run or a comparison, frequency by frequency.
+
+Every function takes a list of results (``SolveResult`` or
+:class:`hybrid.results.SavedResult`, the same figures either way) and writes
+one file. :func:`draw_all` writes them all:
+
+``convergence``
+    relative error :math:`\|u - u_\mathrm{ref}\| / \|u_\mathrm{ref}\|` and
+    relative residual :math:`\|f - Au\| / \|f\|` against iterations and
+    against solver seconds, all methods on one axes (log scales). A hybrid's
+    switch (``history.events``, or a change of ``history.phase``) is marked
+    by a dotted vertical line in the method's colour.
+``modal_error``
+    per method, a heatmap of the per-mode relative error
+    :math:`|\hat e_k| / |\hat u_{\mathrm{ref},k}|` at the tracked
+    frequencies (columns) over the recorded steps (rows), one shared log
+    colour scale: the F-Principle paper's picture. Relaxation turns the
+    right-hand (high) columns blue first, a DNN the left-hand (low) ones.
+``band_error``
+    per method, the band errors low / mid / high (thirds of the
+    frequencies) against the step.
+``solution``
+    1D: the solutions and :math:`|u - u_\mathrm{ref}|` against ``x``;
+    2D: the reference solution and each method's error as images.
+
+Matplotlib is used through its object API with the Agg canvas (no pyplot,
+no global backend switch); files are written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from hybrid.compare import mode_label
+from hybrid.results import SavedResult, from_solve_result
+from problems.spectrum import BANDS
+
+FORMATS = ("png", "pdf", "svg")
+NAMES = ("convergence", "modal_error", "band_error", "solution")
+BAND_COLOURS = {"low": "tab:blue", "mid": "tab:green", "high": "tab:red"}
+HEATMAP_CMAP = "RdYlBu_r"  # red: large error, blue: converged (as in the F-Principle paper)
+DPI = 120
+
+
+def _saved(results) -> list[SavedResult]:
+    out = [r if isinstance(r, SavedResult) else from_solve_result(r) for r in results]
+    if not out:
+        raise ValueError("no results to plot")
+    return out
+
+
+def _colour(i: int) -> str:
+    return f"C{i % 10}"
+
+
+def _label(r: SavedResult) -> str:
+    if r.interrupted:
+        return f"{r.method} (interrupted)"
+    return r.method if r.converged else f"{r.method} (not converged)"
+
+
+def _save(fig: Figure, path: Path, fmt: str) -> Path:
+    """Write ``fig`` to ``path`` through a temporary file in the same folder."""
+    if fmt not in FORMATS:
+        raise ValueError(f"figure format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    path = Path(path)
+    FigureCanvasAgg(fig)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")
+    os.close(fd)
+    try:
+        with rc_context({"svg.hashsalt": "fpsolve"}):  # stable SVG ids
+            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_metadata(fmt))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _metadata(fmt: str) -> dict:
+    # No creation dates, so that redrawing the same results gives identical files.
+    if fmt == "pdf":
+        return {"CreationDate": None}
+    if fmt == "svg":
+        return {"Date": None}
+    return {}
+
+
+def _events(r: SavedResult) -> list[dict]:
+    """The run's events, or the points where its phase changes."""
+    if r.history.events:
+        return list(r.history.events)
+    h, phases = r.history, r.history.phase
+    out = []
+    for i in range(1, min(len(phases), len(h))):
+        if phases[i] != phases[i - 1]:
+            out.append(
+                {
+                    "label": f"{phases[i - 1]} -> {phases[i]}",
+                    "iteration": int(h.iteration[i]),
+                    "seconds": float(h.seconds[i]),
+                }
+            )
+    return out
+
+
+def _iteration_scale(ax, iterations, axis: str = "x") -> str:
+    """Linear axis for short runs (up to 50 steps), else symmetric log (0 stays visible)."""
+    top = max((float(np.max(it)) for it in iterations if len(it)), default=1.0)
+    set_scale = ax.set_xscale if axis == "x" else ax.set_yscale
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    set_lim = ax.set_xlim if axis == "x" else ax.set_ylim
+    if top <= 50:
+        set_scale("linear")
+        target.set_major_locator(MaxNLocator(integer=True))
+        set_lim(-0.5, top + 0.5)
+        return "linear"
+    set_scale("symlog", linthresh=1, linscale=0.3)
+    set_lim(-0.3, top * 1.2)
+    target.set_major_formatter(
+        FuncFormatter(lambda v, _: f"{v:.0f}" if abs(v) < 1e5 else f"{v:.0e}")
+    )
+    return "log"
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=float).copy()
+    v[~(v > 0)] = np.nan  # log axes: zero, negative and undefined values are not drawn
+    return v
+
+
+# -- (a) convergence ------------------------------------------------------------
+def convergence(results, path, fmt: str = "png") -> Path:
+    """Relative error and residual vs iterations and vs seconds (see the module docstring)."""
+    results = _saved(results)
+    fig = Figure(figsize=(12, 8), layout="constrained")
+    axes = fig.subplots(2, 2, sharex="col")
+    rows = [
+        ("relative_error", "relative error  ‖u − u_ref‖ / ‖u_ref‖"),
+        ("relative_residual", "relative residual  ‖f − Au‖ / ‖f‖"),
+    ]
+    t_min = math.inf
+    for i, r in enumerate(results):
+        h = r.history
+        seconds = np.asarray(h.seconds, dtype=float)
+        if (seconds > 0).any():
+            t_min = min(t_min, float(seconds[seconds > 0].min()))
+        for row, (key, _) in enumerate(rows):
+            y = _positive(getattr(h, key))
+            style = {"color": _colour(i), "lw": 1.6, "marker": "." if len(h) < 30 else None}
+            axes[row, 0].plot(h.iteration, y, label=_label(r) if row == 0 else None, **style)
+            t = np.where(seconds > 0, seconds, np.nan)
+            axes[row, 1].plot(t, y, **style)
+        for ev in _events(r):
+            for row in range(2):
+                for col, key in enumerate(("iteration", "seconds")):
+                    x = ev.get(key)
+                    if x is None or (col == 1 and not x > 0):
+                        continue
+                    axes[row, col].axvline(x, color=_colour(i), ls=":", lw=1.4)
+                    if row == 0:
+                        axes[row, col].annotate(
+                            f"{r.method}: {ev.get('label', 'event')}",
+                            (x, 1),
+                            xycoords=("data", "axes fraction"),
+                            xytext=(3, -3),
+                            textcoords="offset points",
+                            rotation=90,
+                            va="top",
+                            fontsize=8,
+                            color=_colour(i),
+                        )
+    for row, (_, ylabel) in enumerate(rows):
+        for col in range(2):
+            ax = axes[row, col]
+            ax.set_yscale("log")
+            ax.grid(True, which="major", alpha=0.3)
+            ax.set_ylabel(ylabel)
+        scale = _iteration_scale(axes[row, 0], [r.history.iteration for r in results])
+        axes[row, 1].set_xscale("log")
+    if math.isfinite(t_min):
+        axes[1, 1].set_xlim(left=t_min / 1.5)
+    axes[1, 0].set_xlabel(f"iteration (sweep, optimiser step or cycle; {scale} scale)")
+    axes[1, 1].set_xlabel("solver time [s] (measurement excluded; log scale)")
+    axes[0, 0].set_title("against iterations")
+    axes[0, 1].set_title("against time")
+    fig.suptitle(f"Convergence on {results[0].title}", fontsize=13)
+    fig.legend(loc="outside right upper", title="method")
+    return _save(fig, path, fmt)
+
+
+# -- (b) per-mode heatmap ---------------------------------------------------------
+def _grid(count: int, max_cols: int = 3) -> tuple[int, int]:
+    cols = min(count, max_cols)
+    return math.ceil(count / cols), cols
+
+
+def _step_edges(it: np.ndarray) -> np.ndarray:
+    """Cell edges around the recorded iterations (midpoints; half a gap at the ends)."""
+    it = np.asarray(it, dtype=float)
+    if it.size == 1:
+        return np.array([it[0] - 0.5, it[0] + 0.5])
+    mid = (it[1:] + it[:-1]) / 2
+    first = max(it[0] - (it[1] - it[0]) / 2, it[0] - 0.5)
+    last = it[-1] + (it[-1] - it[-2]) / 2
+    return np.concatenate([[first], mid, [last]])
+
+
+def _shared_norm(arrays, floor_ratio: float = 1e-12) -> LogNorm:
+    values = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.zeros(0)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return LogNorm(1e-3, 1)
+    vmax = float(values.max())
+    vmin = max(float(values.min()), vmax * floor_ratio)
+    if vmin >= vmax:
+        vmin = vmax / 10
+    return LogNorm(vmin, vmax)
+
+
+def modal_heatmap(results, path, fmt: str = "png") -> Path:
+    """Per-mode relative error, frequency x step, one panel per method, shared colours."""
+    results = _saved(results)
+    nrows, ncols = _grid(len(results))
+    modes_count = max(len(r.history.modes) for r in results)
+    fig = Figure(
+        figsize=(max(4.0, 0.4 * modes_count + 2.2) * ncols + 1.4, 4.6 * nrows + 0.5),
+        layout="constrained",
+    )
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    norm = _shared_norm([r.history.modal_error for r in results])
+    mesh = None
+    for ax, r in zip(axes, results, strict=False):
+        h = r.history
+        ax.set_title(_label(r))
+        if len(h) == 0 or len(h.modes) == 0:
+            ax.text(0.5, 0.5, "no records", ha="center", va="center", transform=ax.transAxes)
+            continue
+        # Zero error (exactly converged) takes the deepest colour; undefined stays blank.
+        data = np.ma.masked_invalid(np.maximum(np.asarray(h.modal_error, dtype=float), norm.vmin))
+        x_edges = np.arange(len(h.modes) + 1) - 0.5
+        y_edges = _step_edges(h.iteration)
+        mesh = ax.pcolormesh(x_edges, y_edges, data, norm=norm, cmap=HEATMAP_CMAP, shading="flat")
+        scale = _iteration_scale(ax, [h.iteration], axis="y")
+        ax.set_ylim(y_edges[0], y_edges[-1])
+        ax.set_xticks(np.arange(len(h.modes)))
+        ax.set_xticklabels(
+            [mode_label(m) for m in h.modes], rotation=0 if h.modes.ndim == 1 else 45, fontsize=8
+        )
+        ax.set_xlabel(
+            "tracked frequency k (low → high)"
+            if h.modes.ndim == 1
+            else "tracked frequency (kx, ky), by |k|"
+        )
+        ax.set_ylabel(f"iteration ({scale} scale)")
+        for ev in _events(r):
+            ax.axhline(ev["iteration"], color="black", ls="--", lw=1.2)
+            ax.annotate(
+                ev.get("label", "event"),
+                (0, ev["iteration"]),
+                xycoords=("axes fraction", "data"),
+                xytext=(3, 2),
+                textcoords="offset points",
+                fontsize=8,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.8, "lw": 0},
+            )
+    for ax in axes[len(results) :]:
+        ax.set_visible(False)
+    if mesh is not None:
+        fig.colorbar(
+            mesh,
+            ax=axes[: len(results)].tolist(),
+            label="per-mode relative error  |ê_k| / |û_ref,k|",
+        )
+    fig.suptitle(
+        f"Error at each tracked frequency of the solution, {results[0].title}\n"
+        "red: not yet fitted, blue: converged; read upwards which columns turn blue first",
+        fontsize=12,
+    )
+    return _save(fig, path, fmt)
+
+
+# -- (c) band errors --------------------------------------------------------------
+def band_errors(results, path, fmt: str = "png") -> Path:
+    """Band errors low / mid / high against the step, one panel per method."""
+    results = _saved(results)
+    nrows, ncols = _grid(len(results))
+    fig = Figure(figsize=(5.2 * ncols + 3.0, 3.8 * nrows + 0.4), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
+    for ax, r in zip(axes, results, strict=False):
+        h = r.history
+        for b in BANDS:
+            ax.plot(h.iteration, _positive(h.band_error[b]), color=BAND_COLOURS[b], lw=1.6, label=b)
+        # The total underneath, wide and pale, so that a band equal to it stays visible.
+        ax.plot(
+            h.iteration,
+            _positive(h.relative_error),
+            color="grey",
+            lw=5,
+            alpha=0.35,
+            zorder=1,
+            label="total",
+        )
+        for ev in _events(r):
+            ax.axvline(ev["iteration"], color="grey", ls=":", lw=1.2)
+        ax.set_yscale("log")
+        scale = _iteration_scale(ax, [h.iteration])
+        ax.grid(True, alpha=0.3)
+        ax.set_title(_label(r))
+        ax.set_xlabel(f"iteration ({scale} scale)")
+    for ax in axes[len(results) :]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel("band error  ‖ê_band‖ / ‖û_ref‖")
+    handles, _ = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        ["low third of k", "middle third", "high third", "total (relative error)"],
+        loc="outside right upper",
+        title="frequency band",
+    )
+    fig.suptitle(f"Error by frequency band, {results[0].title}", fontsize=13)
+    return _save(fig, path, fmt)
+
+
+# -- (d) solution and error ----------------------------------------------------------
+def solution(results, path, fmt: str = "png") -> Path:
+    """The final solutions and their errors (1D curves, 2D images)."""
+    results = _saved(results)
+    with_u = [(i, r) for i, r in enumerate(results) if r.u is not None]
+    ref = next((r.u_ref for r in results if r.u_ref is not None), None)
+    if ref is None or not with_u:
+        raise ValueError("the results hold no arrays (u, u_ref): the .npz file is missing")
+    axes_xy = results[0].axes()
+    if ref.ndim == 1:
+        fig = _solution_1d(with_u, ref, axes_xy[0], results[0])
+    else:
+        fig = _solution_2d(with_u, ref, axes_xy, results[0])
+    fig.suptitle(f"Final iterate and its error, {results[0].title}", fontsize=13)
+    return _save(fig, path, fmt)
+
+
+def _solution_1d(with_u, ref, x, first) -> Figure:
+    fig = Figure(figsize=(11, 7), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    top.plot(x, ref, color="black", lw=3, alpha=0.35, label="u_ref (discrete solution)")
+    if first.u_exact is not None:
+        top.plot(x, first.u_exact, color="black", lw=0.8, ls=":", label="exact solution")
+    for i, r in with_u:
+        top.plot(x, r.u, color=_colour(i), lw=1.2, ls="--", label=_label(r))
+        bottom.plot(x, _positive(np.abs(r.u - ref)), color=_colour(i), lw=1.2)
+    top.set_ylabel("u")
+    top.legend(loc="best", fontsize=9)
+    top.grid(True, alpha=0.3)
+    bottom.set_yscale("log")
+    bottom.set_ylabel("|u − u_ref|  (log scale)")
+    bottom.set_xlabel("x")
+    bottom.grid(True, alpha=0.3)
+    return fig
+
+
+def _solution_2d(with_u, ref, axes_xy, first) -> Figure:
+    x, y = axes_xy
+    extent = (x[0], x[-1], y[0], y[-1])
+    count = len(with_u) + 1
+    nrows, ncols = _grid(count, max_cols=4)
+    fig = Figure(figsize=(4.0 * ncols + 1.2, 3.6 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    im = axes[0].imshow(ref.T, origin="lower", extent=extent, cmap="viridis", aspect="equal")
+    fig.colorbar(im, ax=axes[0], shrink=0.8, label="u_ref")
+    axes[0].set_title("u_ref (discrete solution)")
+    errors = [np.abs(r.u - ref) for _, r in with_u]
+    norm = _shared_norm(errors, floor_ratio=1e-10)
+    err_im = None
+    for ax, (_, r), err in zip(axes[1:], with_u, errors, strict=False):
+        err_im = ax.imshow(
+            np.maximum(err, norm.vmin).T,
+            origin="lower",
+            extent=extent,
+            cmap="magma",
+            norm=norm,
+            aspect="equal",
+        )
+        ax.set_title(f"{_label(r)}: |u − u_ref|", fontsize=10)
+    for ax in axes[:count]:
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    if err_im is not None:
+        fig.colorbar(err_im, ax=axes[1:count].tolist(), shrink=0.8, label="|u − u_ref|")
+    return fig
+
+
+# -- all -------------------------------------------------------------------------------
+def draw_all(results, out_dir, fmt: str = "png") -> list[Path]:
+    """Write every figure of the module docstring into ``out_dir``; return the paths.
+
+    The ``solution`` figure is skipped when the results hold no arrays.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"figure format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    results = _saved(results)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [
+        convergence(results, out / f"convergence.{fmt}", fmt),
+        modal_heatmap(results, out / f"modal_error.{fmt}", fmt),
+        band_errors(results, out / f"band_error.{fmt}", fmt),
+    ]
+    if any(r.u is not None for r in results) and any(r.u_ref is not None for r in results):
+        paths.append(solution(results, out / f"solution.{fmt}", fmt))
+    return paths
