@@ -51,3 +51,9 @@ def solve(
 
 
 __all__ = ["REGISTRY", "methods", "solve"]
+
+# Importing the hybrid modules registers their methods.
+from hybrid import neural  # noqa: E402
+from hybrid.neural import HybridSolver  # noqa: E402
+
+__all__ += ["HybridSolver", "neural"]

@@ -12,6 +12,7 @@ so ``p.f`` is the *lifted* right-hand side and the discrete system is
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
@@ -190,6 +191,32 @@ class Problem:
         lift[:, -1] += ay[:, -1] * g_north / hy**2
         return lift
 
+    def with_rhs(self, f: np.ndarray, name: str | None = None) -> Problem:
+        """The same operator with the discrete right-hand side ``f`` (grid values).
+
+        ``f`` replaces the lifted right-hand side; the exact solution is then
+        unknown and ``reference()`` is recomputed. Used to solve many
+        right-hand sides with one operator (``hybrid.HybridSolver``).
+
+        Examples
+        --------
+        >>> p = Problem("demo", Grid((7,), (0.0,), (1.0,)), source=1.0)
+        >>> q = p.with_rhs(np.ones(7) * 2)
+        >>> bool(np.allclose(q.reference(), 2 * p.reference())), q.exact()
+        (True, None)
+        """
+        f = self._check_field(f).copy()
+        _check_finite(self.name, "the right-hand side f", f)
+        f.setflags(write=False)
+        other = copy.copy(self)
+        other.__dict__.pop("_reference", None)
+        other.__dict__["f"] = f
+        other._exact = None
+        other.source = None
+        other.boundary = None
+        other.name = name or self.name
+        return other
+
     def matrix(self):
         """``A`` as scipy.sparse CSR, ``N x N`` with ``N = prod(shape)``, C order."""
         return self.operator.matrix()
@@ -272,6 +299,11 @@ class Problem:
         if which not in fields:
             raise ValueError(f"unknown field {which!r}; expected one of {sorted(fields)}")
         field = fields[which]
+        if which == "source" and field is None:
+            raise ValueError(
+                f"{self.name}: the right-hand side is given only as grid values (with_rhs);"
+                " use a grid-based method or loss"
+            )
         return _evaluate(0.0 if field is None else field, tuple(map(np.asarray, coords)))
 
     def distance(self, *coords: np.ndarray) -> np.ndarray:

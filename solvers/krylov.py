@@ -26,16 +26,19 @@ def pcg(
     precondition: Callable[[np.ndarray], np.ndarray],
     recorder: Recorder,
     x0: np.ndarray | None = None,
+    record_start: bool = True,
 ):
     """Run PCG to ``settings.rtol``; return ``(u, converged, iterations, message)``.
 
+    ``record_start=False`` leaves the record of iteration 0 to the caller.
     The residual is updated recursively; the stopping test uses it, and the
     final residual is recomputed by the caller's result (true residual).
     """
     u = np.zeros(problem.shape) if x0 is None else np.array(x0, dtype=np.float64)
     f_norm = float(np.linalg.norm(problem.f)) or 1.0
     r = problem.residual(u)
-    recorder.record(0, u, r)
+    if record_start:
+        recorder.record(0, u, r)
     z = precondition(r)
     d = z.copy()
     rz = float(np.vdot(r, z))

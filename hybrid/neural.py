@@ -1,0 +1,368 @@
+r"""Neural multilevel hybrids: ``neural-twolevel``, ``neural-pcg`` and :class:`HybridSolver`.
+
+The design, and why (measurements in README.md and NOTES.md):
+
+* A network is trained briefly (:mod:`hybrid.neural_basis`) with the
+  discrete energy on a small sample grid. By the Frequency Principle it
+  learns the solution's low frequencies first; its prediction, evaluated on
+  the fine grid, is the starting iterate (``initial="dnn"``), and its hidden
+  features, ``A``-orthonormalised, are the coarse space.
+* A learned space of a few dozen functions spans only the lowest
+  frequencies, and the smoother only the upper half: on a single fine grid
+  (``levels=1``, the two-level scheme in NOTES.md) the band between them
+  converges slowly, and more slowly on finer grids. So the learned space
+  serves the *coarsest* grid of a hierarchy (:mod:`hybrid.multilevel`) on
+  which every band of frequencies is high somewhere and is smoothed there.
+* ``neural-twolevel`` iterates the cycle; the correction that comes from the
+  coarse grids is scaled by its energy-optimal step, so each cycle is a
+  Galerkin projection and never increases the error's energy norm. When a
+  cycle's residual reduction is worse than ``enrich_above``, the cycle's
+  correction, restricted to the coarsest grid, is added to the learned
+  space (``enrich``).
+* ``neural-pcg`` uses the symmetric cycle (forward sweeps before, backward
+  after; no step scaling, no enrichment, so it is a fixed SPD operator) as
+  the preconditioner of conjugate gradients.
+
+One iteration is one cycle (``neural-twolevel``) or one CG step
+(``neural-pcg``); results report ``sweeps`` (fine-grid smoothing sweeps),
+``dnn_steps`` (training steps) and the time split.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.linalg as sla
+
+from hybrid import REGISTRY
+from hybrid.multilevel import VCycle, build_levels
+from hybrid.neural_basis import a_orthonormalize, train_basis
+from hybrid.transfer import prolong, restrict
+from problems import Grid
+from solvers.krylov import pcg
+from solvers.recording import Recorder, make_result, out_of_budget
+
+COARSE_KINDS = ("neural", "direct")
+INITIAL_KINDS = ("dnn", "zero")
+
+OPTIONS = {
+    "levels": "'auto' (default: coarsen to about `coarsest` points per axis) or the number of"
+    " grids; 1 is the two-level method on the fine grid",
+    "coarsest": "smallest points per axis of the hierarchy (default 15)",
+    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
+    "coarse": "'neural' (default: learned Galerkin space plus smoothing) or 'direct'"
+    " (Cholesky of the coarsest operator; an ablation without the network)",
+    "coarse_sweeps": "smoothing sweeps around the learned correction on the coarsest grid"
+    " (default 4)",
+    "width": "hidden units per layer of the network (default 64; the basis has width + 1)",
+    "depth": "hidden layers (default 2)",
+    "train_steps": "Adam steps of training (default 200)",
+    "lr": "Adam learning rate (default 1e-2)",
+    "sample": "training grid points per axis (default: the coarsest grid)",
+    "initial": "'dnn' (default: start from the network's prediction) or 'zero'",
+}
+TWOLEVEL_OPTIONS = {
+    **OPTIONS,
+    "enrich": "add slow correction directions to the learned space (default True)",
+    "enrich_above": "residual reduction per cycle above which a cycle enriches (default 0.5)",
+}
+
+
+def _smooth(op, u, rhs, sweeps, direction):
+    import solvers
+
+    solvers.relax(op, u, "gauss-seidel", sweeps, rhs=rhs, sweep=direction)
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+class HybridSolver:
+    """Train once, then solve many right-hand sides of the same operator.
+
+    Parameters
+    ----------
+    problem : problems.Problem
+        The operator (and the right-hand side the network is trained on).
+    levels, coarsest, sweeps, coarse, coarse_sweeps, width, depth, train_steps, lr, sample, initial
+        See ``hybrid.neural.OPTIONS`` (also ``fpsolve methods``).
+    seed : int
+        Seeds the network's initialisation.
+    device : {"auto", "cpu", "cuda"}
+        Where the network trains.
+
+    Examples
+    --------
+    >>> import numpy as np, problems
+    >>> from hybrid import HybridSolver
+    >>> p = problems.get("random2d", n=31)
+    >>> hs = HybridSolver(p, train_steps=20)
+    >>> r = hs.solve(np.ones(p.shape), rtol=1e-10)
+    >>> r.converged, r.relative_residual < 1e-10
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        problem,
+        *,
+        levels="auto",
+        coarsest=15,
+        sweeps=2,
+        coarse="neural",
+        coarse_sweeps=4,
+        width=64,
+        depth=2,
+        train_steps=200,
+        lr=1e-2,
+        sample=None,
+        initial="dnn",
+        seed=0,
+        device="auto",
+    ):
+        if coarse not in COARSE_KINDS:
+            raise ValueError(f"coarse must be one of {', '.join(COARSE_KINDS)}; got {coarse!r}")
+        if initial not in INITIAL_KINDS:
+            raise ValueError(f"initial must be one of {', '.join(INITIAL_KINDS)}; got {initial!r}")
+        if levels != "auto":
+            levels = _positive_int("levels", levels)
+        self.problem = problem
+        self.sweeps = _positive_int("sweeps", sweeps)
+        self.coarse_sweeps = _positive_int("coarse_sweeps", coarse_sweeps)
+        self.coarse = coarse
+        self.initial = initial
+        t0 = time.perf_counter()
+        self.levels = build_levels(
+            problem.operator,
+            coarsest=_positive_int("coarsest", coarsest),
+            max_levels=None if levels == "auto" else levels,
+        )
+        coarse_op = self.levels[-1]
+        self.basis_net = None
+        self.train_seconds = 0.0
+        if coarse == "neural" or initial == "dnn":
+            if sample is None:
+                sample = (
+                    max(coarse_op.shape) if len(self.levels) > 1 else min(63, max(problem.shape))
+                )
+            self.basis_net = train_basis(
+                problem,
+                width=_positive_int("width", width),
+                depth=_positive_int("depth", depth),
+                sample=_positive_int("sample", sample),
+                steps=_positive_int("train_steps", train_steps),
+                lr=lr,
+                seed=seed,
+                device=device,
+            )
+            self.train_seconds = self.basis_net.seconds
+        if coarse == "neural":
+            grid = Grid(coarse_op.shape, problem.grid.lower, problem.grid.upper)
+            self.Q = a_orthonormalize(self.basis_net.features(grid), self._apply_coarse)
+        else:
+            self._cholesky = sla.cho_factor(coarse_op.matrix().toarray())
+            self.Q = None
+        self.cycle = VCycle(self.levels, _smooth, self._coarse_solve, sweeps=self.sweeps)
+        self.setup_seconds = time.perf_counter() - t0
+        self.enrichments = 0
+
+    # -- the coarsest level ------------------------------------------------------
+    def _apply_coarse(self, v):
+        op = self.levels[-1]
+        return op.apply(v.reshape(op.shape)).ravel()
+
+    def _coarse_solve(self, r: np.ndarray) -> np.ndarray:
+        """Symmetric approximate inverse on the coarsest grid."""
+        op = self.levels[-1]
+        if self.coarse == "direct":
+            return sla.cho_solve(self._cholesky, r.ravel()).reshape(op.shape)
+        if len(self.levels) == 1:
+            # Two-level on the fine grid: the smoothing is the cycle's own.
+            return (self.Q @ (self.Q.T @ r.ravel())).reshape(op.shape)
+        e = np.zeros(op.shape)
+        _smooth(op, e, r, self.coarse_sweeps, "forward")
+        e += (self.Q @ (self.Q.T @ (r - op.apply(e)).ravel())).reshape(op.shape)
+        _smooth(op, e, r, self.coarse_sweeps, "backward")
+        return e
+
+    def enrich(self, direction: np.ndarray) -> bool:
+        """Add ``direction`` (a fine-grid vector), restricted to the coarsest grid, to ``Q``."""
+        if self.Q is None:
+            return False
+        v = direction
+        for _ in range(len(self.levels) - 1):
+            v = restrict(v)
+        v = v.ravel()
+        Av = self._apply_coarse(v)
+        norm_before = np.sqrt(max(float(v @ Av), 0.0))
+        v = v - self.Q @ (self.Q.T @ Av)
+        Av = self._apply_coarse(v)
+        norm = np.sqrt(max(float(v @ Av), 0.0))
+        if norm <= 1e-6 * norm_before or norm == 0.0:
+            return False
+        self.Q = np.column_stack([self.Q, v / norm])
+        self.enrichments += 1
+        return True
+
+    # -- solving -----------------------------------------------------------------
+    def initial_guess(self, problem) -> np.ndarray:
+        if self.initial == "dnn" and problem.f is self.problem.f:
+            return self.basis_net.predict(problem.grid)
+        return np.zeros(problem.shape)
+
+    def solve(
+        self,
+        f=None,
+        *,
+        method="neural-pcg",
+        x0=None,
+        rtol=1e-8,
+        maxiter=None,
+        max_seconds=None,
+        record_every=None,
+        enrich=True,
+        enrich_above=0.5,
+    ):
+        """Solve ``A u = f`` (``f`` grid values; default the problem's own) reusing the setup.
+
+        ``method`` is ``"neural-pcg"`` or ``"neural-twolevel"``. The result's
+        time axis starts after the setup (``info["setup_seconds"]``).
+        """
+        from solvers.registry import make_settings
+
+        problem = self.problem if f is None else self.problem.with_rhs(f)
+        settings = make_settings(
+            problem,
+            x0=x0,
+            rtol=rtol,
+            maxiter=maxiter,
+            max_seconds=max_seconds,
+            record_every=record_every,
+        )
+        return self._run(problem, settings, method, enrich, enrich_above, offset=0.0, options={})
+
+    def _run(self, problem, settings, method, enrich, enrich_above, offset, options):
+        """Iterate from the initial guess; ``offset`` puts the setup on the time axis."""
+        rec = Recorder(
+            problem,
+            settings.record_every,
+            settings.maxiter,
+            phase="dnn" if self.initial == "dnn" else "multilevel",
+        )
+        u = self.initial_guess(problem) if settings.x0 is None else settings.x0.copy()
+        rec.restart_clock(offset)
+        rec.record(0, u)
+        if self.initial == "dnn":
+            rec.mark("switch", 0)
+        rec.phase = "multilevel"
+        sweeps_per_cycle = 2 * self.sweeps
+        if method == "neural-pcg":
+            u, converged, it, message = pcg(
+                problem, settings, self.cycle.precondition, rec, u, record_start=False
+            )
+        else:
+            u, converged, it, message = self._stationary(
+                problem, settings, rec, u, enrich, enrich_above
+            )
+        info = {
+            "cycles": it,
+            "sweeps": it * sweeps_per_cycle,
+            "dnn_steps": self.basis_net.steps if self.basis_net is not None else 0,
+            "levels": len(self.levels),
+            "coarsest_shape": list(self.levels[-1].shape),
+            "basis_size": 0 if self.Q is None else int(self.Q.shape[1]),
+            "enrichments": self.enrichments,
+            "seconds_dnn": self.train_seconds if offset else 0.0,
+            "setup_seconds": self.setup_seconds,
+            "seconds_relaxation": rec.elapsed() - offset,
+        }
+        return make_result(
+            problem,
+            method,
+            options,
+            settings,
+            u,
+            converged=converged,
+            iterations=it,
+            recorder=rec,
+            message=message,
+            info=info,
+        )
+
+    def _stationary(self, problem, settings, rec, u, enrich, enrich_above):
+        f = problem.f
+        f_norm = float(np.linalg.norm(f)) or 1.0
+        r = problem.residual(u)
+        res = float(np.linalg.norm(r)) / f_norm
+        it = 0
+        while True:
+            if res <= settings.rtol:
+                return u, True, it, ""
+            if out_of_budget(settings, it, rec):
+                return u, False, it, "budget exhausted (maxiter or max_seconds)"
+            if not np.isfinite(res) or res > 1e6:
+                return u, False, it, f"diverged at cycle {it}: relative residual {res:.3g}"
+            before = u.copy()
+            self.step(u, f)
+            r = problem.residual(u)
+            new_res = float(np.linalg.norm(r)) / f_norm
+            it += 1
+            if enrich and new_res > enrich_above * res:
+                self.enrich(u - before)
+            res = new_res
+            if rec.due(it):
+                rec.record(it, u, r)
+
+    def step(self, u: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """One cycle on ``A u = f`` in place; its coarse correction takes the energy-optimal step.
+
+        With ``delta`` the correction from the coarse grids and ``r`` the
+        residual, ``alpha = delta^T r / delta^T A delta`` minimises the
+        error's energy along ``delta``; Gauss-Seidel sweeps never increase it
+        either, so the cycle is monotone in the energy norm.
+        """
+        op = self.levels[0]
+        _smooth(op, u, f, self.sweeps, "forward")
+        r = f - op.apply(u)
+        if len(self.levels) == 1:
+            delta = self._coarse_solve(r)
+        else:
+            delta = prolong(self.cycle(restrict(r), None, 1))
+        d_a_d = float(np.vdot(delta, op.apply(delta)))
+        if d_a_d > 0:
+            u += (float(np.vdot(delta, r)) / d_a_d) * delta
+        _smooth(op, u, f, self.sweeps, "backward")
+        return u
+
+
+def _run_method(name):
+    def run(problem, settings, enrich=True, enrich_above=0.5, **options):
+        hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
+        return hs._run(
+            problem, settings, name, enrich, enrich_above, offset=hs.setup_seconds, options=options
+        )
+
+    return run
+
+
+REGISTRY.register(
+    "neural-twolevel",
+    "multilevel cycles whose coarsest space is a network's features; energy-monotone",
+    TWOLEVEL_OPTIONS,
+)(_run_method("neural-twolevel"))
+
+
+def _run_pcg(problem, settings, **options):
+    hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
+    return hs._run(
+        problem, settings, "neural-pcg", False, 0.5, offset=hs.setup_seconds, options=options
+    )
+
+
+REGISTRY.register(
+    "neural-pcg", "CG preconditioned by the symmetric neural multilevel cycle", OPTIONS
+)(_run_pcg)

@@ -1,0 +1,161 @@
+"""The neural multilevel hybrids: transfers, the cycle, convergence, reuse."""
+
+import numpy as np
+import pytest
+
+import hybrid
+import problems
+from hybrid import HybridSolver
+from hybrid.multilevel import build_levels, coarsen_operator
+from hybrid.transfer import coarse_shape, prolong, restrict
+from problems import Grid, Problem
+
+
+@pytest.mark.parametrize("shape", [(15,), (7, 15)])
+def test_restriction_is_the_scaled_adjoint_of_prolongation(shape, rng):
+    e = rng.standard_normal(shape)
+    r = rng.standard_normal(tuple(2 * n + 1 for n in shape))
+    assert np.vdot(prolong(e), r) / 2 ** len(shape) == pytest.approx(np.vdot(e, restrict(r)))
+
+
+def test_prolongation_is_exact_for_linear_functions_vanishing_on_the_boundary():
+    fine = Grid((15,), (0.0,), (1.0,))
+    coarse = Grid((7,), (0.0,), (1.0,))
+
+    def hat(x):
+        return np.minimum(x, 1 - x)  # piecewise linear with a kink at a coarse point
+
+    assert np.allclose(prolong(hat(coarse.axes[0])), hat(fine.axes[0]))
+
+
+def test_coarse_operator_of_constant_coefficients_is_the_coarse_discretisation():
+    fine = problems.get("helmholtz2d", n=31, c=3.0)
+    coarse = Problem("c", Grid((15, 15), (0.0, 0.0), (1.0, 1.0)), source=0.0, c=3.0)
+    diff = coarsen_operator(fine.operator).matrix() - coarse.matrix()
+    assert abs(diff).max() < 1e-10 * abs(coarse.matrix()).max()
+
+
+def test_levels_stop_at_the_coarsest_size_and_at_even_grids():
+    p = problems.get("random2d", n=255)
+    assert [op.shape for op in build_levels(p.operator, coarsest=15)] == [
+        (255, 255),
+        (127, 127),
+        (63, 63),
+        (31, 31),
+        (15, 15),
+    ]
+    assert len(build_levels(problems.get("random2d", n=64).operator)) == 1
+    assert coarse_shape((64,)) is None
+
+
+def _dense(linear_map, shape):
+    n = int(np.prod(shape))
+    cols = []
+    for j in range(n):
+        e = np.zeros(n)
+        e[j] = 1.0
+        cols.append(linear_map(e.reshape(shape)).ravel())
+    return np.column_stack(cols)
+
+
+@pytest.mark.parametrize("name", ["varcoef1d", "randcoef2d"])
+def test_the_cycle_is_a_symmetric_positive_definite_preconditioner(name):
+    p = problems.get(
+        name,
+        n=31 if name == "varcoef1d" else 15,
+        **({"contrast": 100.0} if name == "randcoef2d" else {}),
+    )
+    hs = HybridSolver(p, coarsest=3, train_steps=20)
+    B = _dense(hs.cycle.precondition, p.shape)
+    assert np.abs(B - B.T).max() <= 1e-10 * np.abs(B).max()
+    assert np.linalg.eigvalsh(0.5 * (B + B.T)).min() > 0
+
+
+def test_the_cycle_with_a_direct_coarsest_solve_is_mesh_independent():
+    rates = []
+    for n in [63, 255]:
+        p = problems.get("randcoef2d", n=n, contrast=100.0)
+        hs = HybridSolver(p, coarse="direct", initial="zero")
+        u, ref = np.zeros(p.shape), p.reference()
+        errs = []
+        for _ in range(6):
+            hs.step(u, p.f)
+            errs.append(np.linalg.norm(u - ref))
+        rates.append(errs[-1] / errs[-2])
+    assert max(rates) < 0.2 and rates[1] < 1.5 * rates[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "n"), [("paper1d", 255), ("varcoef1d", 127), ("gaussian2d", 63), ("randcoef2d", 63)]
+)
+@pytest.mark.parametrize("method", ["neural-twolevel", "neural-pcg"])
+def test_neural_hybrids_converge_to_the_discrete_solution(name, n, method):
+    p = problems.get(name, n=n)
+    r = hybrid.solve(p, method, rtol=1e-10, train_steps=50)
+    assert r.converged, r.message
+    assert r.relative_residual <= 1e-10
+    ref = p.reference()
+    assert np.linalg.norm(r.u - ref) <= 1e-8 * np.linalg.norm(ref)
+    assert r.info["dnn_steps"] == 50 and r.info["sweeps"] == 4 * r.iterations
+    assert r.history.phase[0] == "dnn" and r.history.phase[-1] == "multilevel"
+    assert [e["label"] for e in r.history.events] == ["switch"]
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("varcoef1d", {"levels": 1}),  # two-level on the fine grid, with enrichment
+        ("varcoef1d", {}),
+        ("randcoef2d", {}),
+        ("randcoef2d", {"levels": 1}),
+    ],
+)
+def test_energy_norm_of_the_error_never_increases_across_a_cycle(name, options):
+    p = problems.get(name, n=31)
+    hs = HybridSolver(p, train_steps=30, **options)
+    A, ref = p.matrix(), p.reference().ravel()
+
+    def energy(u):
+        return float((u.ravel() - ref) @ (A @ (u.ravel() - ref)))
+
+    u = np.zeros(p.shape)
+    last = energy(u)
+    for _ in range(12):
+        before = u.copy()
+        hs.step(u, p.f)
+        hs.enrich(u - before)
+        now = energy(u)
+        assert now <= last * (1 + 1e-12)
+        last = now
+    assert last < 1e-6 * energy(np.zeros(p.shape))
+
+
+def test_hybrid_solver_trains_once_for_many_right_hand_sides(monkeypatch, rng):
+    import hybrid.neural as neural
+
+    calls = []
+    real = neural.train_basis
+    monkeypatch.setattr(neural, "train_basis", lambda *a, **k: calls.append(1) or real(*a, **k))
+    p = problems.get("randcoef2d", n=63)
+    hs = HybridSolver(p, train_steps=30)
+    for f in [np.ones(p.shape), rng.standard_normal(p.shape), p.x[0] * p.x[1]]:
+        r = hs.solve(f, rtol=1e-10)
+        assert r.converged
+        expected = p.with_rhs(f).reference()
+        assert np.linalg.norm(r.u - expected) <= 1e-8 * np.linalg.norm(expected)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"coarse": "exact"}, "coarse must be one of neural, direct"),
+        ({"levels": 0}, "levels must be an integer >= 1"),
+        ({"initial": "random"}, "initial must be one of dnn, zero"),
+        ({"sweeps": 1.5}, "sweeps must be an integer >= 1"),
+        ({"lr": -1.0}, "lr must be a finite number > 0"),
+    ],
+)
+def test_bad_hybrid_options_are_rejected(options, message):
+    with pytest.raises(ValueError, match=message):
+        hybrid.solve(problems.get("random2d", n=15), "neural-pcg", **options)
