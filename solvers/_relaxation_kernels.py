@@ -382,21 +382,6 @@ def jacobi_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
 
 
 @jit
-def _point_1d(u, rhs, ax, c, ih2, omega, variable, i):
-    n = u.shape[0]
-    left = u[i - 1] if i > 0 else 0.0
-    right = u[i + 1] if i < n - 1 else 0.0
-    if variable:
-        d = (ax[i] + ax[i + 1]) * ih2 + c[i]
-        s = rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2
-    else:
-        w = ax[0] * ih2
-        d = 2.0 * w + c[0]
-        s = rhs[i] + w * (left + right)
-    u[i] = (1.0 - omega) * u[i] + omega * (s / d)
-
-
-@jit
 def gauss_seidel_1d(u, rhs, ax, c, ih2, omega, variable, sweeps, forward):
     """``sweeps`` SOR sweeps in place, left to right (``forward``) or right to left."""
     n = u.shape[0]
@@ -433,14 +418,32 @@ def gauss_seidel_1d(u, rhs, ax, c, ih2, omega, variable, sweeps, forward):
 
 @jit
 def red_black_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
-    """``sweeps`` red-black SOR sweeps (red: even ``i``), red ``2m`` then black ``2m - 1``."""
+    """``sweeps`` red-black SOR sweeps (red: even ``i``): red ``i`` then black ``i - 1``."""
     n = u.shape[0]
+    keep = 1.0 - omega
+    w = ax[0] * ih2
+    odinv = omega / (2.0 * w + c[0])
     for _ in range(sweeps):
         for i in range(0, n + 1, 2):
+            # red point i (its neighbours i - 1, i + 1 are black, still old) ...
             if i < n:
-                _point_1d(u, rhs, ax, c, ih2, omega, variable, i)
-            if i >= 1:
-                _point_1d(u, rhs, ax, c, ih2, omega, variable, i - 1)
+                left = u[i - 1] if i > 0 else 0.0
+                right = u[i + 1] if i < n - 1 else 0.0
+                if variable:
+                    s = rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2
+                    u[i] = keep * u[i] + omega * (s / ((ax[i] + ax[i + 1]) * ih2 + c[i]))
+                else:
+                    u[i] = keep * u[i] + (rhs[i] + w * (left + right)) * odinv
+            # ... then black point i - 1, whose red neighbours i - 2 and i are new.
+            k = i - 1
+            if k >= 0:
+                left = u[k - 1] if k > 0 else 0.0
+                right = u[k + 1] if k < n - 1 else 0.0
+                if variable:
+                    s = rhs[k] + (ax[k] * left + ax[k + 1] * right) * ih2
+                    u[k] = keep * u[k] + omega * (s / ((ax[k] + ax[k + 1]) * ih2 + c[k]))
+                else:
+                    u[k] = keep * u[k] + (rhs[k] + w * (left + right)) * odinv
 
 
 @jit

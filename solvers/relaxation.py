@@ -77,11 +77,14 @@ DIVERGENCE_FACTOR = 1e6
 #: Measuring a record may cost at most this fraction of the solver's time at the
 #: default cadence (records that would exceed it wait until they fit).
 RECORD_BUDGET = 0.1
-#: The residual is checked after ``clip(iteration // CHECK_DIVISOR, 1, MAX_CHECK_INTERVAL)``
-#: sweeps: each check costs about one sweep, so at most ~1/8 extra work early and
-#: 1/64 late, and a run stops at most one interval after reaching ``rtol``.
+#: The residual is checked after ``clip(iteration // CHECK_DIVISOR, 1, m)`` more sweeps,
+#: ``m = max(MAX_CHECK_INTERVAL, CHECK_WORK // N)`` for ``N`` unknowns: a check costs
+#: about one sweep (plus some microseconds of Python on small grids), so checks add
+#: at most ~1/8 early and a few percent late, and a run stops at most one interval
+#: (<= 1/8 of its sweeps) after reaching ``rtol``.
 CHECK_DIVISOR = 8
 MAX_CHECK_INTERVAL = 64
+CHECK_WORK = 2**20
 
 
 # -- per-operator plans ----------------------------------------------------------
@@ -451,6 +454,7 @@ def _run(method: str, problem, settings, options: dict):
     throttle = settings.record_every is None
     bar = _progress(settings, method)
 
+    max_interval = max(MAX_CHECK_INTERVAL, CHECK_WORK // problem.size)
     norm0 = math.sqrt(_residual(plan, u, f, r, True))
     rec.record(0, u, r)
     rec.restart_clock()
@@ -483,7 +487,7 @@ def _run(method: str, problem, settings, options: dict):
                 else "max_seconds)"
             )
             break
-        stop = it + min(max(it // CHECK_DIVISOR, 1), MAX_CHECK_INTERVAL)
+        stop = it + min(max(it // CHECK_DIVISOR, 1), max_interval)
         if settings.maxiter is not None:
             stop = min(stop, settings.maxiter)
         record_at = rec.next_due(rec.last_iteration)

@@ -1,0 +1,407 @@
+"""Relaxation methods against scipy.sparse gold references and relaxation theory."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve_triangular
+
+import hybrid
+import problems
+import solvers
+from problems.spectrum import coefficients
+from solvers import relaxation
+from solvers.relaxation import METHODS, default_omega, optimal_omega, relax
+
+# -- gold references built from p.matrix() --------------------------------------
+
+
+def _sor_sweep(A, b, x, omega, forward):
+    r"""One SOR sweep by a triangular solve, ``A = D - L - U``:
+    ``(D - omega L) x' = omega b + ((1 - omega) D + omega U) x`` (backward: swap L, U)."""
+    D = sp.diags(A.diagonal())
+    L, U = -sp.tril(A, -1), -sp.triu(A, 1)
+    if not forward:
+        L, U = U, L
+    rhs = omega * b + ((1 - omega) * D + omega * U) @ x
+    return spsolve_triangular((D - omega * L).tocsr(), rhs, lower=forward)
+
+
+def _red_first(shape):
+    """Permutation listing the red points (index sum even, 0-based) before the black ones."""
+    parity = np.indices(shape).sum(axis=0).ravel() % 2
+    return np.concatenate([np.flatnonzero(parity == 0), np.flatnonzero(parity == 1)])
+
+
+def gold(A, b, x, kind, omega, sweep, shape, sweeps):
+    """``sweeps`` sweeps of a method, from the matrix."""
+    x = x.copy()
+    for _ in range(sweeps):
+        if kind == "jacobi":
+            x = x + omega * (b - A @ x) / A.diagonal()
+        elif kind == "red-black":
+            perm = _red_first(shape)
+            xp = _sor_sweep(A[perm][:, perm].tocsr(), b[perm], x[perm], omega, True)
+            x = np.empty_like(xp)
+            x[perm] = xp
+        elif sweep == "symmetric":
+            x = _sor_sweep(A, b, _sor_sweep(A, b, x, omega, True), omega, False)
+        else:
+            x = _sor_sweep(A, b, x, omega, sweep == "forward")
+    return x
+
+
+#: (method, options, gold kind, omega or None for the default, sweep)
+VARIANTS = [
+    ("jacobi", {}, "jacobi", 1.0, "forward"),
+    ("weighted-jacobi", {}, "jacobi", None, "forward"),
+    ("weighted-jacobi", {"omega": 1.3}, "jacobi", 1.3, "forward"),
+    ("gauss-seidel", {}, "gs", 1.0, "forward"),
+    ("gauss-seidel", {"sweep": "backward"}, "gs", 1.0, "backward"),
+    ("gauss-seidel", {"sweep": "symmetric"}, "gs", 1.0, "symmetric"),
+    ("symmetric-gauss-seidel", {}, "gs", 1.0, "symmetric"),
+    ("red-black", {}, "red-black", 1.0, "forward"),
+    ("red-black", {"omega": 1.4}, "red-black", 1.4, "forward"),
+    ("sor", {}, "gs", None, "forward"),
+    ("sor", {"omega": 1.5, "sweep": "backward"}, "gs", 1.5, "backward"),
+    ("sor", {"omega": 0.7, "sweep": "symmetric"}, "gs", 0.7, "symmetric"),
+]
+
+#: Constant and variable coefficients, 1D and 2D, square and not, with and without a
+#: shift c, with boundary data, and two grids above the parallel threshold.
+GOLD_PROBLEMS = [
+    ("paper1d", 17, {}),
+    ("varcoef1d", 19, {}),
+    ("modes2d", (9, 13), {}),
+    ("helmholtz2d", 11, {}),
+    ("varcoef2d", (8, 11), {}),
+    ("randcoef2d", 12, {}),
+    ("gaussian2d", (13, 6), {}),
+    ("modes2d", (66, 64), {}),
+    ("randcoef2d", (65, 70), {"contrast": 50.0}),
+]
+
+
+@pytest.fixture(scope="module")
+def gold_problems():
+    return {(name, n): problems.get(name, n=n, **params) for name, n, params in GOLD_PROBLEMS}
+
+
+@pytest.mark.parametrize(("name", "n"), [(name, n) for name, n, _ in GOLD_PROBLEMS])
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v[0]}{v[1] or ''}")
+def test_every_method_matches_the_gold_iterate_after_1_2_and_7_sweeps(
+    gold_problems, name, n, variant, rng
+):
+    p = gold_problems[name, n]
+    method, options, kind, omega, sweep = variant
+    omega = default_omega(method, p) if omega is None else omega
+    A, b = p.matrix(), p.f.ravel()
+    x0 = rng.standard_normal(p.shape)
+    for sweeps in (1, 2, 7):
+        u = x0.copy()
+        assert relax(p, u, method, sweeps, **options) is u
+        expect = gold(A, b, x0.ravel(), kind, omega, sweep, p.shape, sweeps)
+        assert np.linalg.norm(u.ravel() - expect) <= 1e-12 * np.linalg.norm(expect), sweeps
+
+
+@pytest.mark.parametrize("shape", [(1,), (2,), (5,), (1, 1), (1, 6), (6, 1), (2, 3), (7, 7)])
+@pytest.mark.parametrize("variant", VARIANTS[::2] + VARIANTS[7:8], ids=lambda v: v[0])
+def test_operators_of_any_shape_with_their_own_rhs_match_the_gold(shape, variant, rng):
+    """Coarse-grid operators as a multilevel hybrid builds them: random faces, c and rhs."""
+    method, options, kind, omega, sweep = variant
+    if len(shape) == 1:
+        faces = (rng.uniform(0.5, 2.0, shape[0] + 1),)
+        h = (0.1,)
+    else:
+        faces = (
+            rng.uniform(0.5, 2.0, (shape[0] + 1, shape[1])),
+            rng.uniform(0.5, 2.0, (shape[0], shape[1] + 1)),
+        )
+        h = (0.1, 0.07)
+    op = problems.Operator(faces, rng.uniform(0, 3, shape), h)
+    omega = default_omega(method, op) if omega is None else omega
+    rhs, x0 = rng.standard_normal(shape), rng.standard_normal(shape)
+    for sweeps in (1, 2, 7):
+        u = x0.copy()
+        relax(op, u, method, sweeps, rhs=rhs, **options)
+        expect = gold(op.matrix(), rhs.ravel(), x0.ravel(), kind, omega, sweep, shape, sweeps)
+        assert np.linalg.norm(u.ravel() - expect) <= 1e-12 * np.linalg.norm(expect)
+
+
+def test_constant_coefficient_operator_without_problem_uses_the_fast_path(rng):
+    """An Operator with constant faces takes the constant-coefficient kernels; same iterate."""
+    p = problems.get("helmholtz2d", n=(9, 12), c=3.0)
+    op = problems.Operator(p.operator.faces, p.operator.c, p.operator.h)
+    assert not relaxation._plan(op).variable
+    assert relaxation._plan(problems.get("varcoef2d", n=9).operator).variable
+    x0 = rng.standard_normal(p.shape)
+    u, v = x0.copy(), x0.copy()
+    relax(p, u, "sor", 3)
+    relax(op, v, "sor", 3, rhs=p.f)
+    np.testing.assert_array_equal(u, v)
+
+
+def test_relax_does_exactly_the_sweeps_asked_and_smooths_residual_equations(rng):
+    p = problems.get("varcoef2d", n=(12, 9))
+    x0 = rng.standard_normal(p.shape)
+    once = x0.copy()
+    for _ in range(5):
+        relax(p, once, "red-black", 1)
+    five = relax(p, x0.copy(), "red-black", 5)
+    np.testing.assert_array_equal(once, five)
+    untouched = x0.copy()
+    relax(p, untouched, "gauss-seidel", 0)
+    np.testing.assert_array_equal(untouched, x0)
+    # Smoothing A e = r from e = 0 and adding e is the same as smoothing u itself.
+    r = p.residual(x0)
+    e = relax(p.operator, np.zeros(p.shape), "symmetric-gauss-seidel", 2, rhs=r)
+    u = relax(p, x0.copy(), "symmetric-gauss-seidel", 2)
+    np.testing.assert_allclose(x0 + e, u, rtol=0, atol=1e-12 * np.abs(u).max())
+
+
+def test_fast_residual_matches_the_operator(rng):
+    for p in (problems.get("randcoef2d", n=(70, 66)), problems.get("varcoef1d", n=33)):
+        u = rng.standard_normal(p.shape)
+        np.testing.assert_allclose(
+            relaxation.residual(p, u), p.residual(u), atol=1e-12 * np.abs(p.residual(u)).max()
+        )
+        assert math.isclose(
+            relaxation.residual_norm(p, u), np.linalg.norm(p.residual(u)), rel_tol=1e-12
+        )
+        rhs = rng.standard_normal(p.shape)
+        out = np.empty(p.shape)
+        got = relaxation.residual(p.operator, u, rhs=rhs, out=out)
+        assert got is out
+        np.testing.assert_allclose(got, rhs - p.apply(u), atol=1e-12 * np.abs(got).max())
+
+
+# -- frequency behaviour ------------------------------------------------------------
+
+
+def test_jacobi_kills_the_high_tracked_mode_of_paper1d_faster_than_the_lowest():
+    p = problems.get("paper1d", n=1023)
+    r = solvers.solve(p, "jacobi", rtol=0, maxiter=3000, record_every=500)
+    h = r.history
+    k = h.modes
+    assert k[0] <= 2 and k[-1] >= 14  # the sin x and sin 24x peaks
+    np.testing.assert_array_equal(h.iteration, np.arange(0, 3001, 500))
+    drop = h.modal_error[-1] / h.modal_error[0]
+    # Theory for constant coefficients: mode k falls by cos(pi k / (n + 1)) per sweep.
+    theory = np.cos(np.pi * k / (p.shape[0] + 1)) ** 3000
+    np.testing.assert_allclose(drop, theory, rtol=1e-6)
+    assert drop[-1] < 0.2 < 0.9 < drop[0]
+    # and the high band is gone long before the low one
+    assert h.band_error["high"][-1] < 1e-6 * h.band_error["low"][-1]
+
+
+@pytest.mark.parametrize(
+    ("name", "n"), [("paper1d", 63), ("modes2d", 31), ("modes2d", (20, 31)), ("helmholtz2d", 15)]
+)
+@pytest.mark.parametrize("omega", [None, 0.5, 1.0])
+def test_weighted_jacobi_damps_each_sine_mode_by_the_theoretical_factor(name, n, omega):
+    r"""Error ``v_k`` (a sine mode) becomes ``(1 - omega lambda_k / d) v_k`` in one sweep."""
+    p = problems.get(name, n=n)
+    op = p.operator
+    omega_ = default_omega("weighted-jacobi", p) if omega is None else omega
+    options = {} if omega is None else {"omega": omega}
+    lam = problems.constant_eigenvalues(p.shape, p.grid.h, 1.0, float(np.mean(op.c)))
+    d = op.diagonal().flat[0]
+    zero = np.zeros(p.shape)
+    sizes = p.shape
+    picks = [(1,) * p.dim, tuple(s // 2 for s in sizes), sizes, tuple(min(3, s) for s in sizes)]
+    for k in picks:
+        mode = np.zeros(p.shape)
+        mode[tuple(kk - 1 for kk in k)] = 1.0
+        v = problems.spectrum.inverse(p, mode)  # the orthonormal sine mode k
+        u = v.copy()
+        relax(op, u, "weighted-jacobi", 1, rhs=zero, **options)
+        factor = coefficients(p, u)[tuple(kk - 1 for kk in k)]
+        theory = 1 - omega_ * lam[tuple(kk - 1 for kk in k)] / d
+        assert abs(factor - theory) <= 1e-8, (k, factor, theory)
+        assert np.linalg.norm(u - factor * v) <= 1e-8  # still a pure mode
+
+
+@pytest.mark.parametrize("method", ["gauss-seidel", "red-black", "weighted-jacobi"])
+def test_smoothers_damp_high_frequencies_much_faster_than_low_ones(method, rng):
+    """A random error, 4 sweeps of ``A e = 0``: the high band shrinks far more than the low."""
+    p = problems.get("modes2d", n=63)
+    masks = problems.spectrum.band_masks(p)
+    e = rng.standard_normal(p.shape)
+    before = coefficients(p, e)
+    relax(p.operator, e, method, 4, rhs=np.zeros(p.shape))
+    after = coefficients(p, e)
+    drop = {b: np.linalg.norm(after[m]) / np.linalg.norm(before[m]) for b, m in masks.items()}
+    assert drop["high"] < 0.05 and drop["high"] < 0.1 * drop["low"], drop
+
+
+# -- convergence and stopping ------------------------------------------------------------
+
+SMALL = [
+    ("paper1d", 31),
+    ("varcoef1d", 31),
+    ("modes2d", 15),
+    ("helmholtz2d", 15),
+    ("varcoef2d", (11, 15)),
+    ("randcoef2d", 15),
+]
+
+
+@pytest.mark.parametrize(("name", "n"), SMALL)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_converges_to_rtol_on_small_problems(name, n, method):
+    p = problems.get(name, n=n)
+    r = solvers.solve(p, method, rtol=1e-8)
+    assert r.converged, r.message
+    assert r.message == ""
+    assert r.relative_residual <= 1e-8
+    assert r.history.relative_residual[-1] == pytest.approx(r.relative_residual, rel=1e-9)
+    assert r.info["sweeps"] == r.iterations
+
+
+def test_stopping_is_late_by_at_most_one_check_interval():
+    p = problems.get("modes2d", n=31)
+    r = solvers.solve(p, "gauss-seidel", rtol=1e-6)
+    u, first = np.zeros(p.shape), None
+    for k in range(1, r.iterations + 1):
+        relax(p, u, "gauss-seidel", 1)
+        if p.relative_residual(u) <= 1e-6:
+            first = k
+            break
+    assert first is not None
+    assert first <= r.iterations <= first + max(first // relaxation.CHECK_DIVISOR, 1)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_sor_with_the_optimal_omega_needs_order_n_sweeps(dim):
+    its = {}
+    for n in (31, 63, 127):
+        p = problems.get("paper1d" if dim == 1 else "modes2d", n=n)
+        its[n] = solvers.solve(p, "sor", rtol=1e-8, record_every=0).iterations
+    gs = solvers.solve(problems.get("paper1d" if dim == 1 else "modes2d", n=63), "gauss-seidel")
+    for n, k in its.items():
+        assert k <= 4 * n, its
+    assert its[127] <= 2.6 * its[63] and its[63] <= 2.6 * its[31], its  # linear, not quadratic
+    assert gs.iterations > 10 * its[63]
+
+
+def test_optimal_omega_matches_the_model_problem():
+    p = problems.get("modes2d", n=(31, 31))
+    assert optimal_omega(p) == pytest.approx(2 / (1 + math.sin(math.pi / 32)), rel=1e-14)
+    assert default_omega("weighted-jacobi", p) == 0.8
+    assert default_omega("weighted-jacobi", problems.get("paper1d", n=15)) == pytest.approx(2 / 3)
+
+
+def test_maxiter_runs_exactly_and_max_seconds_stops():
+    p = problems.get("paper1d", n=255)
+    r = solvers.solve(p, "jacobi", rtol=0, maxiter=777)
+    assert r.iterations == 777 and not r.converged
+    assert "maxiter" in r.message
+    assert r.history.iteration[-1] == 777
+    r = solvers.solve(p, "jacobi", rtol=1e-14, max_seconds=0.05)
+    assert not r.converged and "max_seconds" in r.message
+    assert r.iterations > 0
+
+
+def test_divergence_stops_with_a_message():
+    p = problems.get("modes2d", n=31)
+    r = solvers.solve(p, "weighted-jacobi", omega=1.9, maxiter=10_000)
+    assert not r.converged
+    assert r.message.startswith("diverged") and "omega=1.9" in r.message
+    assert r.iterations < 200
+    assert r.history.relative_residual[-1] > 1e6 * r.history.relative_residual[0]
+
+
+def test_history_is_recorded_at_the_cadence_and_written():
+    p = problems.get("varcoef2d", n=15)
+    r = hybrid.solve(p, "red-black", rtol=1e-10, record_every=7)
+    it = r.history.iteration
+    assert it[0] == 0 and it[-1] == r.iterations
+    assert np.all(it[1:-1] % 7 == 0) and np.all(np.diff(it) > 0)
+    assert np.all(np.diff(r.history.seconds) >= 0)
+    assert r.history.modal_error.shape == (len(it), len(r.history.modes))
+    assert set(r.history.phase) == {"red-black"}
+    # errors fall (relative error vs p.reference(), per DESIGN.md)
+    assert r.history.relative_error[-1] < 1e-8 < r.history.relative_error[0]
+    default = solvers.solve(p, "red-black", rtol=1e-10)
+    assert 2 <= len(default.history) and default.history.iteration[-1] == default.iterations
+    assert r.options == {"omega": 1.0}
+
+
+def test_result_file_of_a_relaxation_run(tmp_path):
+    import json
+
+    p = problems.get("paper1d", n=31)
+    r = solvers.solve(p, "sor", rtol=1e-6, sweep="symmetric")
+    data = json.loads(r.to_json(tmp_path / "result.json").read_text())
+    assert data["method"] == {
+        "name": "sor",
+        "options": {"omega": optimal_omega(p), "sweep": "symmetric"},
+    }
+    assert data["converged"] and data["iterations"] == r.iterations
+
+
+def test_methods_are_registered_for_both_solve_entries():
+    for method in METHODS:
+        assert method in solvers.methods() and method in hybrid.methods()
+    assert solvers.relax is relax
+
+
+# -- validation ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("omega", [0, 2, -0.5, 2.5, float("nan"), float("inf"), "fast", True])
+@pytest.mark.parametrize("method", ["weighted-jacobi", "red-black", "sor"])
+def test_bad_omega_is_refused(method, omega):
+    p = problems.get("paper1d", n=15)
+    with pytest.raises(ValueError, match="omega must be"):
+        solvers.solve(p, method, omega=omega)
+    with pytest.raises(ValueError, match="omega must be"):
+        relax(p, np.zeros(p.shape), method, 1, omega=omega)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"x0": np.zeros(14)}, "x0 must have the problem's shape"),
+        ({"x0": np.full(15, np.inf)}, "x0 must be finite"),
+        ({"sweep": "sideways"}, "sweep must be one of forward, backward, symmetric"),
+        ({"omega": 0.5}, "unknown option 'omega' for method 'gauss-seidel'"),
+    ],
+)
+def test_bad_solve_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        solvers.solve(problems.get("paper1d", n=15), "gauss-seidel", **kwargs)
+
+
+def test_bad_relax_arguments_are_refused():
+    p = problems.get("modes2d", n=(6, 8))
+    good = np.zeros(p.shape)
+    bad_u = [
+        np.zeros((8, 6)),
+        np.zeros(p.shape, dtype=np.float32),
+        np.zeros((6, 16))[:, ::2],
+        np.asfortranarray(np.zeros(p.shape)),
+        [[0.0] * 8] * 6,
+    ]
+    for u in bad_u:
+        with pytest.raises(ValueError, match="u must be a writeable C-contiguous float64"):
+            relax(p, u, "jacobi", 1)
+    readonly = np.zeros(p.shape)
+    readonly.setflags(write=False)
+    with pytest.raises(ValueError, match="writeable"):
+        relax(p, readonly, "jacobi", 1)
+    with pytest.raises(ValueError, match="unknown relaxation method 'multigrid'"):
+        relax(p, good, "multigrid", 1)
+    with pytest.raises(ValueError, match="sweeps must be an integer >= 0"):
+        relax(p, good, "jacobi", -1)
+    with pytest.raises(ValueError, match="sweeps must be an integer >= 0"):
+        relax(p, good, "jacobi", 1.5)
+    with pytest.raises(ValueError, match="needs rhs="):
+        relax(p.operator, good, "jacobi", 1)
+    with pytest.raises(ValueError, match="rhs must have the operator's shape"):
+        relax(p.operator, good, "jacobi", 1, rhs=np.zeros(3))
+    with pytest.raises(ValueError, match=r"expected a problems\.Problem or problems\.Operator"):
+        relax("modes2d", good, "jacobi", 1)
+    with pytest.raises(ValueError, match="unknown option 'sweep' for method 'red-black'"):
+        relax(p, good, "red-black", 1, sweep="backward")
