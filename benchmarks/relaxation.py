@@ -38,10 +38,10 @@ from numba import prange
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import problems  # noqa: E402
-import solvers  # noqa: E402
-from problems._numba import jit  # noqa: E402
-from solvers.relaxation import METHODS  # noqa: E402
+import problems
+import solvers
+from problems._numba import jit
+from solvers.relaxation import METHODS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "relaxation.json"
 
