@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hybrid.transfer import coarse_shape, prolong, restrict
+from hybrid.transfer import coarse_shape, prolong_add, restrict
 from problems import Operator
 
 
@@ -113,7 +113,7 @@ class VCycle:
         self.smooth(op, u, b, self.sweeps, "forward")
         r = op.apply(u, self._scratch[level])
         np.subtract(b, r, out=r)
-        u += prolong(self(restrict(r), None, level + 1))
+        prolong_add(self(restrict(r), None, level + 1), u)
         self.smooth(op, u, b, self.sweeps, "backward")
         return u
 

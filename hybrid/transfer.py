@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from hybrid import _transfer_kernels as _k
+from problems._numba import PARALLEL_THRESHOLD
+
 
 def coarse_shape(shape: tuple[int, ...]) -> tuple[int, ...] | None:
     """Shape of the next coarser nested grid, or ``None`` if ``shape`` has an even axis.
@@ -46,15 +49,51 @@ def _restrict_axis(r: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
-def prolong(e: np.ndarray) -> np.ndarray:
-    """Linear (1D) or bilinear (2D) interpolation to the next finer grid."""
+def prolong_reference(e: np.ndarray) -> np.ndarray:
+    """:func:`prolong` by array slicing, one axis at a time (the kernels' gold reference)."""
     for axis in range(e.ndim):
         e = _prolong_axis(e, axis)
     return np.ascontiguousarray(e)
 
 
-def restrict(r: np.ndarray) -> np.ndarray:
-    """Full weighting ``P^T / 2^d`` to the next coarser grid."""
+def restrict_reference(r: np.ndarray) -> np.ndarray:
+    """:func:`restrict` by array slicing, one axis at a time (the kernels' gold reference)."""
     for axis in range(r.ndim):
         r = _restrict_axis(r, axis)
     return np.ascontiguousarray(r)
+
+
+def prolong_add(e: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``u += P e`` in place (numba, one pass); ``u`` has the next finer shape."""
+    if tuple(2 * m + 1 for m in e.shape) != u.shape:
+        raise ValueError(f"cannot prolong a {e.shape} grid onto {u.shape}")
+    if e.ndim == 1:
+        _k.prolong_add_1d(e, u)
+    elif u.size >= PARALLEL_THRESHOLD:
+        _k.prolong_add_2d_parallel(e, u)
+    else:
+        _k.prolong_add_2d(e, u)
+    return u
+
+
+def prolong(e: np.ndarray) -> np.ndarray:
+    """Linear (1D) or bilinear (2D) interpolation to the next finer grid."""
+    return prolong_add(
+        np.ascontiguousarray(e, dtype=np.float64), np.zeros(tuple(2 * m + 1 for m in e.shape))
+    )
+
+
+def restrict(r: np.ndarray) -> np.ndarray:
+    """Full weighting ``P^T / 2^d`` to the next coarser grid."""
+    shape = coarse_shape(r.shape)
+    if shape is None:
+        raise ValueError(f"grid {r.shape} has an even axis: it has no nested coarse grid")
+    r = np.ascontiguousarray(r, dtype=np.float64)
+    out = np.empty(shape)
+    if r.ndim == 1:
+        _k.restrict_1d(r, out)
+    elif r.size >= PARALLEL_THRESHOLD:
+        _k.restrict_2d_parallel(r, out)
+    else:
+        _k.restrict_2d(r, out)
+    return out

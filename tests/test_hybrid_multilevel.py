@@ -7,7 +7,13 @@ import hybrid
 import problems
 from hybrid import HybridSolver
 from hybrid.multilevel import build_levels, coarsen_operator
-from hybrid.transfer import coarse_shape, prolong, restrict
+from hybrid.transfer import (
+    coarse_shape,
+    prolong,
+    prolong_reference,
+    restrict,
+    restrict_reference,
+)
 from problems import Grid, Problem
 
 
@@ -16,6 +22,14 @@ def test_restriction_is_the_scaled_adjoint_of_prolongation(shape, rng):
     e = rng.standard_normal(shape)
     r = rng.standard_normal(tuple(2 * n + 1 for n in shape))
     assert np.vdot(prolong(e), r) / 2 ** len(shape) == pytest.approx(np.vdot(e, restrict(r)))
+
+
+@pytest.mark.parametrize("shape", [(7,), (15, 7), (31, 63), (127, 63)])
+def test_transfer_kernels_match_the_slicing_reference(shape, rng):
+    e = rng.standard_normal(shape)
+    r = rng.standard_normal(tuple(2 * n + 1 for n in shape))
+    assert np.allclose(prolong(e), prolong_reference(e), atol=1e-15)
+    assert np.allclose(restrict(r), restrict_reference(r), atol=1e-15)
 
 
 def test_prolongation_is_exact_for_linear_functions_vanishing_on_the_boundary():
