@@ -1,5 +1,8 @@
+"""``python -m hybrid``: the ``fpsolve`` command line."""
+
 import sys
 
 from hybrid.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

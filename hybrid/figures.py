@@ -1,8 +1,10 @@
 r"""Figures of a run or a comparison, frequency by frequency.
 
-Every function takes a list of results (``SolveResult`` or
-:class:`hybrid.results.SavedResult`, the same figures either way) and writes
-one file. :func:`draw_all` writes them all:
+Each ``*_figure`` function takes a list of results (``SolveResult`` or
+:class:`hybrid.results.SavedResult`, the same figures either way) and returns
+a matplotlib ``Figure``; :func:`save` writes one (atomically, with no
+timestamps, so the same results give the same bytes) and :func:`draw_all`
+writes them all as ``NAME.FMT``:
 
 ``convergence``
     relative error :math:`\|u - u_\mathrm{ref}\| / \|u_\mathrm{ref}\|` and
@@ -14,8 +16,9 @@ one file. :func:`draw_all` writes them all:
     per method, a heatmap of the per-mode relative error
     :math:`|\hat e_k| / |\hat u_{\mathrm{ref},k}|` at the tracked
     frequencies (columns) over the recorded steps (rows), one shared log
-    colour scale: the F-Principle paper's picture. Relaxation turns the
-    right-hand (high) columns blue first, a DNN the left-hand (low) ones.
+    colour scale: the F-Principle paper's picture. Jacobi-type relaxation
+    turns the right-hand (high) columns blue first; the F-Principle predicts
+    the opposite order for a DNN.
 ``band_error``
     per method, the band errors low / mid / high (thirds of the
     frequencies) against the step.
@@ -46,7 +49,6 @@ from hybrid.results import SavedResult, from_solve_result
 from problems.spectrum import BANDS
 
 FORMATS = ("png", "pdf", "svg")
-NAMES = ("convergence", "modal_error", "band_error", "solution")
 BAND_COLOURS = {"low": "tab:blue", "mid": "tab:green", "high": "tab:red"}
 HEATMAP_CMAP = "RdYlBu_r"  # red: large error, blue: converged (as in the F-Principle paper)
 DPI = 120
@@ -69,7 +71,7 @@ def _label(r: SavedResult) -> str:
     return r.method if r.converged else f"{r.method} (not converged)"
 
 
-def _save(fig: Figure, path: Path, fmt: str) -> Path:
+def save(fig: Figure, path, fmt: str = "png") -> Path:
     """Write ``fig`` to ``path`` through a temporary file in the same folder."""
     if fmt not in FORMATS:
         raise ValueError(f"figure format must be one of {', '.join(FORMATS)}; got {fmt!r}")
@@ -140,7 +142,7 @@ def _positive(values: np.ndarray) -> np.ndarray:
 
 
 # -- (a) convergence ------------------------------------------------------------
-def convergence(results, path, fmt: str = "png") -> Path:
+def convergence_figure(results) -> Figure:
     """Relative error and residual vs iterations and vs seconds (see the module docstring)."""
     results = _saved(results)
     fig = Figure(figsize=(12, 8), layout="constrained")
@@ -196,7 +198,7 @@ def convergence(results, path, fmt: str = "png") -> Path:
     axes[0, 1].set_title("against time")
     fig.suptitle(f"Convergence on {results[0].title}", fontsize=13)
     fig.legend(loc="outside right upper", title="method")
-    return _save(fig, path, fmt)
+    return fig
 
 
 # -- (b) per-mode heatmap ---------------------------------------------------------
@@ -228,7 +230,7 @@ def _shared_norm(arrays, floor_ratio: float = 1e-12) -> LogNorm:
     return LogNorm(vmin, vmax)
 
 
-def modal_heatmap(results, path, fmt: str = "png") -> Path:
+def modal_error_figure(results) -> Figure:
     """Per-mode relative error, frequency x step, one panel per method, shared colours."""
     results = _saved(results)
     nrows, ncols = _grid(len(results))
@@ -287,11 +289,11 @@ def modal_heatmap(results, path, fmt: str = "png") -> Path:
         "red: not yet fitted, blue: converged; read upwards which columns turn blue first",
         fontsize=12,
     )
-    return _save(fig, path, fmt)
+    return fig
 
 
 # -- (c) band errors --------------------------------------------------------------
-def band_errors(results, path, fmt: str = "png") -> Path:
+def band_error_figure(results) -> Figure:
     """Band errors low / mid / high against the step, one panel per method."""
     results = _saved(results)
     nrows, ncols = _grid(len(results))
@@ -330,11 +332,11 @@ def band_errors(results, path, fmt: str = "png") -> Path:
         title="frequency band",
     )
     fig.suptitle(f"Error by frequency band, {results[0].title}", fontsize=13)
-    return _save(fig, path, fmt)
+    return fig
 
 
 # -- (d) solution and error ----------------------------------------------------------
-def solution(results, path, fmt: str = "png") -> Path:
+def solution_figure(results) -> Figure:
     """The final solutions and their errors (1D curves, 2D images)."""
     results = _saved(results)
     with_u = [(i, r) for i, r in enumerate(results) if r.u is not None]
@@ -347,7 +349,7 @@ def solution(results, path, fmt: str = "png") -> Path:
     else:
         fig = _solution_2d(with_u, ref, axes_xy, results[0])
     fig.suptitle(f"Final iterate and its error, {results[0].title}", fontsize=13)
-    return _save(fig, path, fmt)
+    return fig
 
 
 def _solution_1d(with_u, ref, x, first) -> Figure:
@@ -403,21 +405,29 @@ def _solution_2d(with_u, ref, axes_xy, first) -> Figure:
 
 
 # -- all -------------------------------------------------------------------------------
-def draw_all(results, out_dir, fmt: str = "png") -> list[Path]:
-    """Write every figure of the module docstring into ``out_dir``; return the paths.
+BUILDERS = {
+    "convergence": convergence_figure,
+    "modal_error": modal_error_figure,
+    "band_error": band_error_figure,
+    "solution": solution_figure,
+}
 
-    The ``solution`` figure is skipped when the results hold no arrays.
+
+def draw_all(results, out_dir, fmt: str = "png") -> list[Path]:
+    """Write every figure of the module docstring into ``out_dir`` as ``NAME.FMT``.
+
+    Returns the paths. The ``solution`` figure is skipped when the results
+    hold no arrays (no ``.npz`` beside the JSON).
     """
     if fmt not in FORMATS:
         raise ValueError(f"figure format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     results = _saved(results)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [
-        convergence(results, out / f"convergence.{fmt}", fmt),
-        modal_heatmap(results, out / f"modal_error.{fmt}", fmt),
-        band_errors(results, out / f"band_error.{fmt}", fmt),
-    ]
-    if any(r.u is not None for r in results) and any(r.u_ref is not None for r in results):
-        paths.append(solution(results, out / f"solution.{fmt}", fmt))
+    has_arrays = any(r.u is not None for r in results) and any(r.u_ref is not None for r in results)
+    paths = []
+    for name, build in BUILDERS.items():
+        if name == "solution" and not has_arrays:
+            continue
+        paths.append(save(build(results), out / f"{name}.{fmt}", fmt))
     return paths
