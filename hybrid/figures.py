@@ -135,6 +135,10 @@ def _iteration_scale(ax, iterations, axis: str = "x") -> str:
     return "log"
 
 
+def _any_positive(arrays) -> bool:
+    return any(np.any(np.isfinite(a) & (np.asarray(a) > 0)) for a in arrays)
+
+
 def _positive(values: np.ndarray) -> np.ndarray:
     v = np.asarray(values, dtype=float).copy()
     v[~(v > 0)] = np.nan  # log axes: zero, negative and undefined values are not drawn
@@ -182,16 +186,21 @@ def convergence_figure(results) -> Figure:
                             fontsize=8,
                             color=_colour(i),
                         )
-    for row, (_, ylabel) in enumerate(rows):
+    for row, (key, ylabel) in enumerate(rows):
+        empty = not _any_positive([getattr(r.history, key) for r in results])
         for col in range(2):
             ax = axes[row, col]
             ax.set_yscale("log")
+            if empty:  # nothing recorded: a log axis still needs limits
+                ax.set_ylim(1e-3, 1)
             ax.grid(True, which="major", alpha=0.3)
             ax.set_ylabel(ylabel)
         scale = _iteration_scale(axes[row, 0], [r.history.iteration for r in results])
         axes[row, 1].set_xscale("log")
     if math.isfinite(t_min):
         axes[1, 1].set_xlim(left=t_min / 1.5)
+    else:
+        axes[1, 1].set_xlim(1e-3, 1)
     axes[1, 0].set_xlabel(f"iteration (sweep, optimiser step or cycle; {scale} scale)")
     axes[1, 1].set_xlabel("solver time [s] (measurement excluded; log scale)")
     axes[0, 0].set_title("against iterations")
@@ -247,6 +256,8 @@ def modal_error_figure(results) -> Figure:
         ax.set_title(_label(r))
         if len(h) == 0 or len(h.modes) == 0:
             ax.text(0.5, 0.5, "no records", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
             continue
         # Zero error (exactly converged) takes the deepest colour; undefined stays blank.
         data = np.ma.masked_invalid(np.maximum(np.asarray(h.modal_error, dtype=float), norm.vmin))
@@ -315,6 +326,8 @@ def band_error_figure(results) -> Figure:
         )
         for ev in _events(r):
             ax.axvline(ev["iteration"], color="grey", ls=":", lw=1.2)
+        if len(h) == 0:
+            ax.text(0.5, 0.5, "no records", ha="center", va="center", transform=ax.transAxes)
         ax.set_yscale("log")
         scale = _iteration_scale(ax, [h.iteration])
         ax.grid(True, alpha=0.3)
@@ -322,6 +335,8 @@ def band_error_figure(results) -> Figure:
         ax.set_xlabel(f"iteration ({scale} scale)")
     for ax in axes[len(results) :]:
         ax.set_visible(False)
+    if not _any_positive([r.history.relative_error for r in results]):
+        axes[0].set_ylim(1e-3, 1)  # shared by every panel
     for ax in axes[::ncols]:
         ax.set_ylabel("band error  ‖ê_band‖ / ‖û_ref‖")
     handles, _ = axes[0].get_legend_handles_labels()
