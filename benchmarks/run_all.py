@@ -172,8 +172,7 @@ def read_results(quick: bool = False) -> dict[str, object]:
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
-            out[path.stem] = {"notes": f"(could not read {path.name}: {err})"}
-            continue
+            data = {"notes": f"(could not read {path.name}: {err})"}
         is_quick = path.stem.endswith("-quick") or (
             isinstance(data, dict) and data.get("quick") is True
         )
