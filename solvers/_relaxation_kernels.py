@@ -46,6 +46,7 @@ and built by small factories (serial or ``prange``) where both are needed.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import prange
 
 from problems._numba import jit
@@ -101,25 +102,29 @@ def _colour_row(u, rhs, ax, ay, c, i, start, ihx2, ihy2, omega, zeros, variable)
     if not variable:
         wx = ax[0, 0] * ihx2
         wy = ay[0, 0] * ihy2
-        dinv = 1.0 / (2.0 * wx + 2.0 * wy + c[0, 0])
+        odinv = omega / (2.0 * wx + 2.0 * wy + c[0, 0])
         if ny == 1:
             if start == 0:
-                cur[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0])) * dinv)
+                cur[0] = keep * cur[0] + (f[0] + wx * (up[0] + down[0])) * odinv
             return
         if start == 0:
-            cur[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0]) + wy * cur[1]) * dinv)
-        first = 2 - start  # first interior point of this colour: 2 or 1
-        count = (ny - 1 - first + 1) // 2  # interior points j < ny - 1
-        for m in range(count):
-            j = first + 2 * m
-            cur[j] = keep * cur[j] + omega * (
-                (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * dinv
-            )
-        j = first + 2 * count
-        if j == ny - 1:
-            cur[j] = keep * cur[j] + omega * (
-                (f[j] + wx * (up[j] + down[j]) + wy * cur[j - 1]) * dinv
-            )
+            cur[0] = keep * cur[0] + (f[0] + wx * (up[0] + down[0]) + wy * cur[1]) * odinv
+        # Literal loop starts let the compiler see that j - 1 >= 0 (no index wraparound).
+        if start == 0:
+            for j in range(2, ny - 1, 2):
+                cur[j] = (
+                    keep * cur[j]
+                    + (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * odinv
+                )
+        else:
+            for j in range(1, ny - 1, 2):
+                cur[j] = (
+                    keep * cur[j]
+                    + (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * odinv
+                )
+        m = ny - 1
+        if (m & 1) == start:
+            cur[m] = keep * cur[m] + (f[m] + wx * (up[m] + down[m]) + wy * cur[m - 1]) * odinv
         return
     aw = ax[i]
     ae = ax[i + 1]
@@ -135,12 +140,71 @@ def _colour_row(u, rhs, ax, ay, c, i, start, ihx2, ihy2, omega, zeros, variable)
 
 
 @jit
-def _gauss_seidel_row(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable, forward):
-    r"""Lexicographic Gauss-Seidel (SOR) update of row ``i``, left to right or back.
+def _red_black_rows(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable):
+    """The red points of row ``i`` and the black points of row ``i - 1`` (``i >= 1``).
 
-    Forward: ``u_j = t_j + k_j u_{j-1}`` with
-    ``t_j = (1 - omega) u_j + omega (f_j + west + east + w_N u_{j+1}) / d_j`` and
-    ``k_j = omega w_S / d_j``; only the multiply-add on ``u_{j-1}`` is serial.
+    Constant coefficients: one pass along ``j`` updates red ``(i, j)`` and then black
+    ``(i - 1, j)``, whose red neighbours ``(i - 2, j)``, ``(i - 1, j -+ 1)`` and
+    ``(i, j)`` are all new by then, so the rows are streamed once.
+    """
+    if variable:
+        _colour_row(u, rhs, ax, ay, c, i, i & 1, ihx2, ihy2, omega, zeros, True)
+        _colour_row(u, rhs, ax, ay, c, i - 1, i & 1, ihx2, ihy2, omega, zeros, True)
+        return
+    nx, ny = u.shape
+    if ny == 1:
+        _colour_row(u, rhs, ax, ay, c, i, i & 1, ihx2, ihy2, omega, zeros, False)
+        _colour_row(u, rhs, ax, ay, c, i - 1, i & 1, ihx2, ihy2, omega, zeros, False)
+        return
+    cur = u[i]
+    up = u[i - 1]
+    down = u[i + 1] if i < nx - 1 else zeros
+    upup = u[i - 2] if i >= 2 else zeros
+    f = rhs[i]
+    g = rhs[i - 1]
+    keep = 1.0 - omega
+    wx = ax[0, 0] * ihx2
+    wy = ay[0, 0] * ihy2
+    odinv = omega / (2.0 * wx + 2.0 * wy + c[0, 0])
+    start = i & 1
+    # Literal loop starts let the compiler see that j - 1 >= 0 (no index wraparound).
+    if start == 0:
+        cur[0] = keep * cur[0] + (f[0] + wx * (up[0] + down[0]) + wy * cur[1]) * odinv
+        up[0] = keep * up[0] + (g[0] + wx * (upup[0] + cur[0]) + wy * up[1]) * odinv
+        for j in range(2, ny - 1, 2):
+            cur[j] = (
+                keep * cur[j]
+                + (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * odinv
+            )
+            up[j] = (
+                keep * up[j]
+                + (g[j] + wx * (upup[j] + cur[j]) + wy * (up[j - 1] + up[j + 1])) * odinv
+            )
+    else:
+        for j in range(1, ny - 1, 2):
+            cur[j] = (
+                keep * cur[j]
+                + (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * odinv
+            )
+            up[j] = (
+                keep * up[j]
+                + (g[j] + wx * (upup[j] + cur[j]) + wy * (up[j - 1] + up[j + 1])) * odinv
+            )
+    m = ny - 1
+    if (m & 1) == start:
+        cur[m] = keep * cur[m] + (f[m] + wx * (up[m] + down[m]) + wy * cur[m - 1]) * odinv
+        up[m] = keep * up[m] + (g[m] + wx * (upup[m] + cur[m]) + wy * up[m - 1]) * odinv
+
+
+@jit
+def _gauss_seidel_row(u, rhs, ax, ay, c, i, lo, hi, ihx2, ihy2, omega, zeros, variable, forward):
+    r"""Lexicographic Gauss-Seidel (SOR) update of row ``i``, columns ``lo <= j < hi``.
+
+    Forward (left to right): ``u_j = t_j + k_j u_{j-1}`` with
+    ``t_j = (1 - omega) u_j + omega (f_j + w_W u^{new}_{i-1,j} + w_E u_{i+1,j}
+    + w_N u_{j+1}) / d_j`` and ``k_j = omega w_S / d_j``: only the multiply-add on
+    ``u_{j-1}`` is serial. The column left of ``lo`` must hold new values already,
+    the one at ``hi`` old ones (backward: the mirror image).
     """
     nx, ny = u.shape
     cur = u[i]
@@ -151,34 +215,60 @@ def _gauss_seidel_row(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable, 
     if not variable:
         wx = ax[0, 0] * ihx2
         wy = ay[0, 0] * ihy2
-        dinv = 1.0 / (2.0 * wx + 2.0 * wy + c[0, 0])
-        odinv = omega * dinv
+        odinv = omega / (2.0 * wx + 2.0 * wy + c[0, 0])
         k = wy * odinv
+        k2 = k * k
+        # Two points per step: u_{j+1} = (t_{j+1} + k t_j) + k^2 u_{j-1} halves the serial
+        # multiply-add chain (the same values up to rounding).
         if forward:
-            s = 0.0
-            for j in range(ny - 1):
-                s = (
-                    keep * cur[j] + (f[j] + wx * (up[j] + down[j]) + wy * cur[j + 1]) * odinv
-                ) + k * s
+            s = cur[lo - 1] if lo > 0 else 0.0
+            end = min(hi + 1, ny)
+            j = lo
+            while j + 2 < end:
+                t0 = keep * cur[j] + (f[j] + wx * (up[j] + down[j]) + wy * cur[j + 1]) * odinv
+                t1 = (
+                    keep * cur[j + 1]
+                    + (f[j + 1] + wx * (up[j + 1] + down[j + 1]) + wy * cur[j + 2]) * odinv
+                )
+                cur[j] = t0 + k * s
+                s = (t1 + k * t0) + k2 * s
+                cur[j + 1] = s
+                j += 2
+            while j < hi:
+                north = cur[j + 1] if j + 1 < ny else 0.0
+                s = (keep * cur[j] + (f[j] + wx * (up[j] + down[j]) + wy * north) * odinv) + k * s
                 cur[j] = s
-            m = ny - 1
-            cur[m] = (keep * cur[m] + (f[m] + wx * (up[m] + down[m])) * odinv) + k * s
+                j += 1
         else:
-            s = 0.0
-            for j in range(ny - 1, 0, -1):
-                s = (
-                    keep * cur[j] + (f[j] + wx * (up[j] + down[j]) + wy * cur[j - 1]) * odinv
-                ) + k * s
+            s = cur[hi] if hi < ny else 0.0
+            end = max(lo - 1, 0)
+            j = hi - 1
+            while j - 2 >= end:
+                t0 = keep * cur[j] + (f[j] + wx * (up[j] + down[j]) + wy * cur[j - 1]) * odinv
+                t1 = (
+                    keep * cur[j - 1]
+                    + (f[j - 1] + wx * (up[j - 1] + down[j - 1]) + wy * cur[j - 2]) * odinv
+                )
+                cur[j] = t0 + k * s
+                s = (t1 + k * t0) + k2 * s
+                cur[j - 1] = s
+                j -= 2
+            while j >= lo:
+                south = cur[j - 1] if j > 0 else 0.0
+                s = (keep * cur[j] + (f[j] + wx * (up[j] + down[j]) + wy * south) * odinv) + k * s
                 cur[j] = s
-            cur[0] = (keep * cur[0] + (f[0] + wx * (up[0] + down[0])) * odinv) + k * s
+                j -= 1
         return
     aw = ax[i]
     ae = ax[i + 1]
     ayr = ay[i]
     cr = c[i]
-    s = 0.0
-    for jj in range(ny):
-        j = jj if forward else ny - 1 - jj
+    if forward:
+        s = cur[lo - 1] if lo > 0 else 0.0
+    else:
+        s = cur[hi] if hi < ny else 0.0
+    for jj in range(hi - lo):
+        j = lo + jj if forward else hi - 1 - jj
         d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
         odinv = omega / d
         t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
@@ -288,14 +378,12 @@ def _make_red_black_2d(parallel):
             for b in loop(nb):
                 start = b * nx // nb
                 stop = (b + 1) * nx // nb
-                for i in range(start, stop):
-                    # red points of row i (j = i mod 2), then the black points of row
-                    # i - 1, whose red neighbours in rows i - 2, i - 1, i are all new.
+                # red points of row i (j = i mod 2), then the black points of row i - 1,
+                # whose red neighbours in rows i - 2, i - 1, i are all new by then.
+                for i in range(start, min(start + 2, stop)):
                     _colour_row(u, rhs, ax, ay, c, i, i & 1, ihx2, ihy2, omega, zeros, variable)
-                    if i - 1 > start:
-                        _colour_row(
-                            u, rhs, ax, ay, c, i - 1, i & 1, ihx2, ihy2, omega, zeros, variable
-                        )
+                for i in range(start + 2, stop):
+                    _red_black_rows(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable)
             # The black points of each block's first and last row need red values of
             # the neighbouring blocks.
             for b in loop(nb):
@@ -315,14 +403,70 @@ def _make_red_black_2d(parallel):
 @jit
 def gauss_seidel_2d(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, forward, zeros):
     """``sweeps`` lexicographic SOR sweeps in place, forward (C order) or backward."""
-    nx = u.shape[0]
+    nx, ny = u.shape
     for _ in range(sweeps):
-        if forward:
-            for i in range(nx):
-                _gauss_seidel_row(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable, True)
-        else:
-            for i in range(nx - 1, -1, -1):
-                _gauss_seidel_row(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable, False)
+        for ii in range(nx):
+            i = ii if forward else nx - 1 - ii
+            _gauss_seidel_row(
+                u, rhs, ax, ay, c, i, 0, ny, ihx2, ihy2, omega, zeros, variable, forward
+            )
+
+
+@jit
+def _gauss_seidel_tile(
+    u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, forward, zeros, band, strip, rows, nstrips
+):
+    nx, ny = u.shape
+    nbands = (nx + rows - 1) // rows
+    if not forward:  # the mirror image: bands from the bottom, strips from the right
+        band = nbands - 1 - band
+        strip = nstrips - 1 - strip
+    first = band * rows
+    last = min(first + rows, nx)
+    lo = strip * ny // nstrips
+    hi = (strip + 1) * ny // nstrips
+    for ii in range(last - first):
+        i = first + ii if forward else last - 1 - ii
+        _gauss_seidel_row(u, rhs, ax, ay, c, i, lo, hi, ihx2, ihy2, omega, zeros, variable, forward)
+
+
+@jit(parallel=True)
+def gauss_seidel_2d_parallel(
+    u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, forward, zeros, nstrips, rows
+):
+    """Lexicographic SOR by a wavefront of tiles: exactly the serial sweep, in parallel.
+
+    The grid is cut into ``nstrips`` column strips and bands of ``rows`` rows. Tile
+    (band ``b``, strip ``p``) runs at stage ``b + p``: its new neighbours (band
+    ``b - 1``, strip ``p - 1``) finished at earlier stages, its old neighbours (band
+    ``b + 1``, strip ``p + 1``) start at later ones, and the tiles of one stage touch
+    no common point, so every point sees the values the serial order gives it.
+    """
+    nx = u.shape[0]
+    nbands = (nx + rows - 1) // rows
+    for _ in range(sweeps):
+        for stage in range(nbands + nstrips - 1):
+            for pu in prange(nstrips):
+                p = np.int64(pu)  # prange indices may be unsigned
+                b = stage - p
+                if 0 <= b < nbands:
+                    _gauss_seidel_tile(
+                        u,
+                        rhs,
+                        ax,
+                        ay,
+                        c,
+                        ihx2,
+                        ihy2,
+                        omega,
+                        variable,
+                        forward,
+                        zeros,
+                        b,
+                        p,
+                        rows,
+                        nstrips,
+                    )
 
 
 def _make_residual_2d(parallel):
@@ -383,67 +527,106 @@ def jacobi_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
 
 @jit
 def gauss_seidel_1d(u, rhs, ax, c, ih2, omega, variable, sweeps, forward):
-    """``sweeps`` SOR sweeps in place, left to right (``forward``) or right to left."""
+    """``sweeps`` SOR sweeps in place, left to right (``forward``) or right to left.
+
+    Constant coefficients: two points per step of the recurrence, as in 2D.
+    """
     n = u.shape[0]
     keep = 1.0 - omega
+    w = ax[0] * ih2
+    odinv = omega / (2.0 * w + c[0])
+    k = w * odinv
+    k2 = k * k
     for _ in range(sweeps):
         s = 0.0  # the new neighbour behind
         if not variable:
-            w = ax[0] * ih2
-            odinv = omega / (2.0 * w + c[0])
-            k = w * odinv
             if forward:
-                for i in range(n - 1):
-                    s = (keep * u[i] + (rhs[i] + w * u[i + 1]) * odinv) + k * s
+                i = 0
+                while i + 2 < n:
+                    t0 = keep * u[i] + (rhs[i] + w * u[i + 1]) * odinv
+                    t1 = keep * u[i + 1] + (rhs[i + 1] + w * u[i + 2]) * odinv
+                    u[i] = t0 + k * s
+                    s = (t1 + k * t0) + k2 * s
+                    u[i + 1] = s
+                    i += 2
+                while i < n:
+                    right = u[i + 1] if i + 1 < n else 0.0
+                    s = (keep * u[i] + (rhs[i] + w * right) * odinv) + k * s
                     u[i] = s
-                u[n - 1] = (keep * u[n - 1] + rhs[n - 1] * odinv) + k * s
+                    i += 1
             else:
-                for i in range(n - 1, 0, -1):
-                    s = (keep * u[i] + (rhs[i] + w * u[i - 1]) * odinv) + k * s
+                i = n - 1
+                while i >= 2:
+                    t0 = keep * u[i] + (rhs[i] + w * u[i - 1]) * odinv
+                    t1 = keep * u[i - 1] + (rhs[i - 1] + w * u[i - 2]) * odinv
+                    u[i] = t0 + k * s
+                    s = (t1 + k * t0) + k2 * s
+                    u[i - 1] = s
+                    i -= 2
+                while i >= 0:
+                    left = u[i - 1] if i > 0 else 0.0
+                    s = (keep * u[i] + (rhs[i] + w * left) * odinv) + k * s
                     u[i] = s
-                u[0] = (keep * u[0] + rhs[0] * odinv) + k * s
+                    i -= 1
         else:
             for ii in range(n):
                 i = ii if forward else n - 1 - ii
-                odinv = omega / ((ax[i] + ax[i + 1]) * ih2 + c[i])
+                od = omega / ((ax[i] + ax[i + 1]) * ih2 + c[i])
                 if forward:
                     old = ax[i + 1] * u[i + 1] if i < n - 1 else 0.0
-                    k = ax[i] * ih2 * odinv
+                    kk = ax[i] * ih2 * od
                 else:
                     old = ax[i] * u[i - 1] if i > 0 else 0.0
-                    k = ax[i + 1] * ih2 * odinv
-                s = (keep * u[i] + (rhs[i] + old * ih2) * odinv) + k * s
+                    kk = ax[i + 1] * ih2 * od
+                s = (keep * u[i] + (rhs[i] + old * ih2) * od) + kk * s
                 u[i] = s
 
 
 @jit
+def _point_1d(u, rhs, ax, c, ih2, omega, variable, i):
+    """SOR update of point ``i`` (any ``0 <= i < n``)."""
+    n = u.shape[0]
+    left = u[i - 1] if i > 0 else 0.0
+    right = u[i + 1] if i < n - 1 else 0.0
+    if variable:
+        s = rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2
+        u[i] = (1.0 - omega) * u[i] + omega * (s / ((ax[i] + ax[i + 1]) * ih2 + c[i]))
+    else:
+        w = ax[0] * ih2
+        u[i] = (1.0 - omega) * u[i] + (rhs[i] + w * (left + right)) * (omega / (2.0 * w + c[0]))
+
+
+@jit
 def red_black_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
-    """``sweeps`` red-black SOR sweeps (red: even ``i``): red ``i`` then black ``i - 1``."""
+    """``sweeps`` red-black SOR sweeps (red: even ``i``), red ``i`` then black ``i - 1``.
+
+    One pass: black ``i - 1`` follows red ``i`` since its red neighbours ``i - 2``
+    and ``i`` are new by then.
+    """
     n = u.shape[0]
     keep = 1.0 - omega
     w = ax[0] * ih2
     odinv = omega / (2.0 * w + c[0])
     for _ in range(sweeps):
-        for i in range(0, n + 1, 2):
-            # red point i (its neighbours i - 1, i + 1 are black, still old) ...
-            if i < n:
-                left = u[i - 1] if i > 0 else 0.0
-                right = u[i + 1] if i < n - 1 else 0.0
-                if variable:
-                    s = rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2
-                    u[i] = keep * u[i] + omega * (s / ((ax[i] + ax[i + 1]) * ih2 + c[i]))
-                else:
-                    u[i] = keep * u[i] + (rhs[i] + w * (left + right)) * odinv
-            # ... then black point i - 1, whose red neighbours i - 2 and i are new.
-            k = i - 1
-            if k >= 0:
-                left = u[k - 1] if k > 0 else 0.0
-                right = u[k + 1] if k < n - 1 else 0.0
-                if variable:
-                    s = rhs[k] + (ax[k] * left + ax[k + 1] * right) * ih2
-                    u[k] = keep * u[k] + omega * (s / ((ax[k] + ax[k + 1]) * ih2 + c[k]))
-                else:
-                    u[k] = keep * u[k] + (rhs[k] + w * (left + right)) * odinv
+        _point_1d(u, rhs, ax, c, ih2, omega, variable, 0)
+        # interior pairs: red i (2 <= i <= n - 2) and black i - 1, all neighbours inside
+        if variable:
+            for i in range(2, n - 1, 2):
+                for k in (i, i - 1):
+                    s = rhs[k] + (ax[k] * u[k - 1] + ax[k + 1] * u[k + 1]) * ih2
+                    d = (ax[k] + ax[k + 1]) * ih2 + c[k]
+                    u[k] = keep * u[k] + omega * (s / d)
+        else:
+            for i in range(2, n - 1, 2):
+                u[i] = keep * u[i] + (rhs[i] + w * (u[i - 1] + u[i + 1])) * odinv
+                u[i - 1] = keep * u[i - 1] + (rhs[i - 1] + w * (u[i - 2] + u[i])) * odinv
+        if n >= 2:
+            # the rest: reds after the last interior pair (at most n - 1), then blacks
+            last = (n - 2) // 2 * 2  # the last red point of the interior pairs (or 0)
+            for i in range(last + 2, n, 2):
+                _point_1d(u, rhs, ax, c, ih2, omega, variable, i)
+            for i in range(last + 1, n, 2):
+                _point_1d(u, rhs, ax, c, ih2, omega, variable, i)
 
 
 @jit

@@ -85,6 +85,9 @@ RECORD_BUDGET = 0.1
 CHECK_DIVISOR = 8
 MAX_CHECK_INTERVAL = 64
 CHECK_WORK = 2**20
+#: Parallel lexicographic Gauss-Seidel: strips at least this wide, this many bands each.
+WAVEFRONT_MIN_WIDTH = 64
+WAVEFRONT_BANDS_PER_STRIP = 8
 
 
 # -- per-operator plans ----------------------------------------------------------
@@ -105,6 +108,7 @@ class _Plan:
         "parallel",
         "shape",
         "variable",
+        "wavefront",
     )
 
     def __init__(self, op: Operator):
@@ -126,6 +130,12 @@ class _Plan:
         self.parallel = self.dim == 2 and size >= PARALLEL_THRESHOLD and self.nthreads > 1
         ny = self.shape[-1]
         self._zeros = np.zeros(ny)
+        # Lexicographic Gauss-Seidel in parallel: a wavefront of (band, strip) tiles,
+        # one strip per thread, about 8 bands per strip (see gauss_seidel_2d_parallel).
+        self.wavefront = None
+        if self.parallel and ny >= WAVEFRONT_MIN_WIDTH * self.nthreads:
+            bands = WAVEFRONT_BANDS_PER_STRIP * self.nthreads
+            self.wavefront = (self.nthreads, max(4, -(-self.shape[0] // bands)))
         self._jacobi_work = None
         self._residual = None
 
@@ -269,6 +279,15 @@ def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: i
     elif kernel == "red-black":
         kern = _k.red_black_2d_parallel if plan.parallel else _k.red_black_2d
         kern(*args, sweeps, plan.blocks(), plan._zeros)
+    elif plan.wavefront:
+        strips, rows = plan.wavefront
+        kern = _k.gauss_seidel_2d_parallel
+        if sweep == "symmetric":
+            for _ in range(sweeps):
+                kern(*args, 1, True, plan._zeros, strips, rows)
+                kern(*args, 1, False, plan._zeros, strips, rows)
+        else:
+            kern(*args, sweeps, sweep == "forward", plan._zeros, strips, rows)
     elif sweep == "symmetric":
         for _ in range(sweeps):
             _k.gauss_seidel_2d(*args, 1, True, plan._zeros)
