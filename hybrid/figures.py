@@ -212,7 +212,8 @@ def convergence_figure(results) -> Figure:
 
 # -- (b) per-mode heatmap ---------------------------------------------------------
 def _grid(count: int, max_cols: int = 3) -> tuple[int, int]:
-    cols = min(count, max_cols)
+    """Rows and columns for ``count`` panels: one row up to ``max_cols``, then near-square."""
+    cols = count if count <= max_cols else min(max_cols, math.ceil(math.sqrt(count)))
     return math.ceil(count / cols), cols
 
 
@@ -249,7 +250,9 @@ def modal_error_figure(results) -> Figure:
         layout="constrained",
     )
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    norm = _shared_norm([r.history.modal_error for r in results])
+    # Eight decades: below 1e-8 of the largest error counts as converged (deepest blue),
+    # which leaves contrast for methods that stop at 1e-3 (a DNN).
+    norm = _shared_norm([r.history.modal_error for r in results], floor_ratio=1e-8)
     mesh = None
     for ax, r in zip(axes, results, strict=False):
         h = r.history

@@ -459,7 +459,7 @@ def test_jacobi_converges_high_modes_first(tmp_path, capsys):
 @registered("dnn")
 def test_dnn_converges_low_modes_first(tmp_path, capsys):
     """The F-Principle: the network fits the lowest tracked mode before the highest."""
-    h = _modal_history(tmp_path, capsys, "dnn", "--n", 127, "--rtol", 0, "--maxiter", 500)
+    h = _modal_history(tmp_path, capsys, "dnn", "--n", 127, "--rtol", 0, "--maxiter", 200)
     steps = first_below(h, 0.1)
     assert steps[0] is not None, "the lowest mode never fell below 10% error"
     assert steps[-1] is None or steps[0] < steps[-1], steps
