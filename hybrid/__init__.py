@@ -57,3 +57,4 @@ from hybrid import neural  # noqa: E402
 from hybrid.neural import HybridSolver  # noqa: E402
 
 __all__ += ["HybridSolver", "neural"]
+from hybrid import dnn_relax  # noqa: E402, F401

@@ -96,9 +96,15 @@ class Recorder:
 
     # -- clock ---------------------------------------------------------------
     def restart_clock(self, offset: float = 0.0) -> None:
-        """Start the solver clock now, at ``offset`` seconds (to continue a time axis)."""
+        """Start the solver clock now, at ``offset`` seconds (to continue a time axis).
+
+        Rows recorded before (e.g. the initial iterate) describe the state at
+        the start, so their times are capped at ``offset``: the time axis
+        never runs backwards.
+        """
         self._start = time.perf_counter() - offset
         self.overhead = 0.0
+        self._rows = [(r[0], min(r[1], offset), *r[2:]) for r in self._rows]
 
     def elapsed(self) -> float:
         """Solver seconds so far, measurement overhead excluded."""

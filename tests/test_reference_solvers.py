@@ -100,3 +100,21 @@ def test_result_file_follows_the_contract(tmp_path):
     arrays = np.load(tmp_path / "result.npz")
     assert np.allclose(arrays["u"], r.u) and np.allclose(arrays["u_ref"], p.reference())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json", "result.npz"]
+
+
+def test_history_time_axis_never_runs_backwards():
+    # Recording the initial iterate, then starting the clock, must not put it after step 1.
+    import time
+
+    from solvers.recording import Recorder
+
+    p = problems.get("paper1d", n=15)
+    rec = Recorder(p, record_every=1)
+    time.sleep(0.01)
+    rec.record(0, np.zeros(p.shape))
+    rec.restart_clock()
+    rec.record(1, p.reference())
+    assert np.all(np.diff(rec.history().seconds) >= 0)
+    for method in ["dst-pcg", "amg", "direct"]:
+        h = solvers.solve(problems.get("random2d", n=15), method, record_every=1).history
+        assert np.all(np.diff(h.seconds) >= 0), method

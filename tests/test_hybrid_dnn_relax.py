@@ -1,0 +1,97 @@
+"""The paper's DNN-then-relaxation hybrids and their automatic switch."""
+
+import math
+
+import numpy as np
+import pytest
+
+import hybrid
+import problems
+from hybrid.dnn_relax import LowBandMonitor
+from problems import spectrum
+
+SMALL_DNN = {"widths": (16, 16)}
+
+
+@pytest.mark.parametrize(("name", "n"), [("paper1d", 63), ("modes2d", 15)])
+@pytest.mark.parametrize("method", ["dnn-jacobi", "dnn-gauss-seidel"])
+def test_fixed_switch_converges_and_joins_both_phases(name, n, method):
+    p = problems.get(name, n=n)
+    r = hybrid.solve(p, method, rtol=1e-10, switch_after=30, dnn_options=SMALL_DNN)
+    assert r.converged, r.message
+    ref = p.reference()
+    assert np.linalg.norm(r.u - ref) <= 1e-8 * np.linalg.norm(ref)
+    assert r.info["dnn_steps"] == 30
+    assert r.iterations == 30 + r.info["sweeps"]
+    h = r.history
+    assert h.phase[0] == "dnn" and h.phase[-1] != "dnn"
+    first_relax = h.phase.index(h.phase[-1])
+    assert all(ph == "dnn" for ph in h.phase[:first_relax])
+    # One time axis; the hand-over state is recorded by both phases at the switch step.
+    assert np.all(np.diff(h.iteration[:first_relax]) > 0)
+    assert np.all(np.diff(h.iteration[first_relax:]) > 0)
+    assert h.iteration[first_relax] == h.iteration[first_relax - 1] == 30
+    assert np.all(np.diff(h.seconds) >= 0)
+    (switch,) = [e for e in h.events if e["label"] == "switch"]
+    assert switch["iteration"] == 30
+    assert h.seconds[first_relax - 1] <= switch["seconds"] <= h.seconds[first_relax]
+
+
+def test_switch_after_zero_is_plain_relaxation():
+    p = problems.get("paper1d", n=31)
+    r = hybrid.solve(p, "dnn-gauss-seidel", rtol=1e-10, switch_after=0)
+    plain = hybrid.solve(p, "gauss-seidel", rtol=1e-10)
+    assert r.info["dnn_steps"] == 0 and r.iterations == plain.iterations
+    assert np.allclose(r.u, plain.u, rtol=0, atol=1e-14)
+
+
+def test_auto_switch_converges_and_reports_where_it_switched():
+    p = problems.get("paper1d", n=127)
+    r = hybrid.solve(p, "dnn-gauss-seidel", rtol=1e-10, dnn_options=SMALL_DNN)
+    assert r.converged
+    assert r.info["switch_step"] == r.info["dnn_steps"] >= 1
+    assert 0 <= r.info["handed_over_step"] <= r.info["switch_step"]
+
+
+@pytest.mark.parametrize("name", ["paper1d", "modes2d"])
+def test_low_band_estimate_is_exact_for_constant_coefficients(name, rng):
+    p = problems.get(name, n=31)
+    monitor = LowBandMonitor(p, "jacobi")
+    u = p.reference() + 0.1 * rng.standard_normal(p.shape)
+    assert monitor.low_band_error(u) == pytest.approx(spectrum.band_errors(p, u)["low"], rel=1e-10)
+
+
+def test_relaxation_rate_is_that_of_the_slowest_mode():
+    p = problems.get("paper1d", n=63)
+    jac = LowBandMonitor(p, "jacobi")
+    gs = LowBandMonitor(p, "gauss-seidel")
+    rho = math.cos(math.pi / 64)
+    sweeps_j = jac.relax_rate / -math.log(rho)
+    sweeps_g = gs.relax_rate / -math.log(rho**2)
+    assert sweeps_j > 1000 and sweeps_g > 1000  # sweeps per second, measured
+
+
+def test_monitor_switches_when_dnn_progress_falls_below_relaxation(monkeypatch):
+    p = problems.get("paper1d", n=31)
+    monitor = LowBandMonitor(p, "jacobi", window=1.0, min_steps=0)
+    monitor.relax_rate = 0.5  # nepers per second
+    # The DNN's low-band error falls by e per second for 3 s, then stalls.
+    errors = {t: math.exp(-min(t, 3)) for t in range(8)}
+    monkeypatch.setattr(monitor, "low_band_error", lambda u, t=iter(errors.values()): next(t))
+    stops = [monitor(step, np.zeros(p.shape), float(step)) for step in range(8)]
+    assert stops.index(True) == 4  # rate over [3, 4] is 0 < 0.5; over [2, 3] it was 1
+    assert monitor.switch_step == 4 and monitor.best_step == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"switch": "never"}, "switch must be 'auto' or 'fixed'"),
+        ({"switch_after": -1}, "switch_after must be an integer >= 0"),
+        ({"switch": "fixed"}, "switch='fixed' needs switch_after"),
+        ({"dnn_options": {"loss": "nope"}, "switch_after": 1}, "loss"),
+    ],
+)
+def test_bad_switch_options_are_rejected(options, message):
+    with pytest.raises(ValueError, match=message):
+        hybrid.solve(problems.get("paper1d", n=15), "dnn-jacobi", **options)
