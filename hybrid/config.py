@@ -28,15 +28,18 @@ from typing import Any
 
 
 def parse_value(text: str) -> Any:
-    """A command-line value: ``None``, a bool, an int, a float or the string itself.
+    """A command-line value: ``None``, a bool, an int, a float, a tuple or the string itself.
 
+    A comma-separated list becomes a tuple of such values (``widths=64,64``).
     Raises ``ValueError`` for non-finite numbers (``nan``, ``inf``).
 
     Examples
     --------
-    >>> [parse_value(s) for s in ["none", "True", "3", "1e-3", "cg"]]
-    [None, True, 3, 0.001, 'cg']
+    >>> [parse_value(s) for s in ["none", "True", "3", "1e-3", "cg", "64,64"]]
+    [None, True, 3, 0.001, 'cg', (64, 64)]
     """
+    if "," in text:
+        return tuple(parse_value(item) for item in text.split(",") if item.strip())
     s = text.strip()
     low = s.lower()
     if low in ("none", "null"):
