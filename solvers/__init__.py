@@ -69,7 +69,7 @@ def solve(
 
 
 # Importing the method modules registers them.
-from solvers import reference, relaxation  # noqa: E402, F401
+from solvers import dnn, reference, relaxation  # noqa: E402, F401
 from solvers.relaxation import relax  # noqa: E402
 
 __all__ = [
