@@ -58,6 +58,14 @@ from problems._numba import jit
 
 
 @jit
+def _var_jacobi_value(f, up, down, aw, ae, ayr, cr, j, south, north, ihx2, ihy2):
+    """``(f + sum_q w_q u_q) / d`` at column ``j`` of a row, variable coefficients."""
+    d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
+    s = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
+    return (s + (ayr[j] * south + ayr[j + 1] * north) * ihy2) / d
+
+
+@jit
 def _jacobi_row(out, up, cur, down, f, ax, ay, c, i, ihx2, ihy2, omega, variable):
     """Jacobi update of row ``i`` into ``out`` from old rows ``up``, ``cur``, ``down``."""
     ny = cur.shape[0]
@@ -81,13 +89,18 @@ def _jacobi_row(out, up, cur, down, f, ax, ay, c, i, ihx2, ihy2, omega, variable
     ae = ax[i + 1]
     ayr = ay[i]
     cr = c[i]
-    for j in range(ny):
-        south = cur[j - 1] if j > 0 else 0.0
-        north = cur[j + 1] if j < ny - 1 else 0.0
-        d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
-        s = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
-        s += (ayr[j] * south + ayr[j + 1] * north) * ihy2
-        out[j] = keep * cur[j] + omega * (s / d)
+    if ny == 1:
+        v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, 0, 0.0, 0.0, ihx2, ihy2)
+        out[0] = keep * cur[0] + omega * v
+        return
+    v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, 0, 0.0, cur[1], ihx2, ihy2)
+    out[0] = keep * cur[0] + omega * v
+    for j in range(1, ny - 1):
+        v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, j, cur[j - 1], cur[j + 1], ihx2, ihy2)
+        out[j] = keep * cur[j] + omega * v
+    m = ny - 1
+    v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, m, cur[m - 1], 0.0, ihx2, ihy2)
+    out[m] = keep * cur[m] + omega * v
 
 
 @jit
@@ -130,13 +143,29 @@ def _colour_row(u, rhs, ax, ay, c, i, start, ihx2, ihy2, omega, zeros, variable)
     ae = ax[i + 1]
     ayr = ay[i]
     cr = c[i]
-    for j in range(start, ny, 2):
-        south = cur[j - 1] if j > 0 else 0.0
-        north = cur[j + 1] if j < ny - 1 else 0.0
-        d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
-        s = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
-        s += (ayr[j] * south + ayr[j + 1] * north) * ihy2
-        cur[j] = keep * cur[j] + omega * (s / d)
+    if ny == 1:
+        if start == 0:
+            v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, 0, 0.0, 0.0, ihx2, ihy2)
+            cur[0] = keep * cur[0] + omega * v
+        return
+    if start == 0:
+        v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, 0, 0.0, cur[1], ihx2, ihy2)
+        cur[0] = keep * cur[0] + omega * v
+        for j in range(2, ny - 1, 2):
+            v = _var_jacobi_value(
+                f, up, down, aw, ae, ayr, cr, j, cur[j - 1], cur[j + 1], ihx2, ihy2
+            )
+            cur[j] = keep * cur[j] + omega * v
+    else:
+        for j in range(1, ny - 1, 2):
+            v = _var_jacobi_value(
+                f, up, down, aw, ae, ayr, cr, j, cur[j - 1], cur[j + 1], ihx2, ihy2
+            )
+            cur[j] = keep * cur[j] + omega * v
+    m = ny - 1
+    if (m & 1) == start:
+        v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, m, cur[m - 1], 0.0, ihx2, ihy2)
+        cur[m] = keep * cur[m] + omega * v
 
 
 @jit
@@ -265,21 +294,27 @@ def _gauss_seidel_row(u, rhs, ax, ay, c, i, lo, hi, ihx2, ihy2, omega, zeros, va
     cr = c[i]
     if forward:
         s = cur[lo - 1] if lo > 0 else 0.0
+        for j in range(lo, min(hi, ny - 1)):
+            odinv = omega / ((aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j])
+            t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2 + ayr[j + 1] * cur[j + 1] * ihy2
+            s = (keep * cur[j] + t * odinv) + (ayr[j] * ihy2 * odinv) * s
+            cur[j] = s
+        if hi == ny:
+            j = ny - 1
+            odinv = omega / ((aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j])
+            t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
+            cur[j] = (keep * cur[j] + t * odinv) + (ayr[j] * ihy2 * odinv) * s
     else:
         s = cur[hi] if hi < ny else 0.0
-    for jj in range(hi - lo):
-        j = lo + jj if forward else hi - 1 - jj
-        d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
-        odinv = omega / d
-        t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
-        if forward:
-            old = cur[j + 1] * ayr[j + 1] if j < ny - 1 else 0.0
-            k = ayr[j] * ihy2 * odinv
-        else:
-            old = cur[j - 1] * ayr[j] if j > 0 else 0.0
-            k = ayr[j + 1] * ihy2 * odinv
-        s = (keep * cur[j] + (t + old * ihy2) * odinv) + k * s
-        cur[j] = s
+        for j in range(hi - 1, max(lo, 1) - 1, -1):
+            odinv = omega / ((aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j])
+            t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2 + ayr[j] * cur[j - 1] * ihy2
+            s = (keep * cur[j] + t * odinv) + (ayr[j + 1] * ihy2 * odinv) * s
+            cur[j] = s
+        if lo == 0:
+            odinv = omega / ((aw[0] + ae[0]) * ihx2 + (ayr[0] + ayr[1]) * ihy2 + cr[0])
+            t = f[0] + (aw[0] * up[0] + ae[0] * down[0]) * ihx2
+            cur[0] = (keep * cur[0] + t * odinv) + (ayr[1] * ihy2 * odinv) * s
 
 
 @jit
@@ -304,9 +339,9 @@ def _residual_row(out, up, cur, down, f, ax, ay, c, i, ihx2, ihy2, variable, sto
     ayr = ay[i]
     cr = c[i]
     for j in range(ny):
+        uc = cur[j]
         south = cur[j - 1] if j > 0 else 0.0
         north = cur[j + 1] if j < ny - 1 else 0.0
-        uc = cur[j]
         au = (aw[j] * (uc - up[j]) - ae[j] * (down[j] - uc)) * ihx2
         au += (ayr[j] * (uc - south) - ayr[j + 1] * (north - uc)) * ihy2
         r = f[j] - (au + cr[j] * uc)
@@ -434,39 +469,46 @@ def _gauss_seidel_tile(
 def gauss_seidel_2d_parallel(
     u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, forward, zeros, nstrips, rows
 ):
-    """Lexicographic SOR by a wavefront of tiles: exactly the serial sweep, in parallel.
+    """Lexicographic SOR by a wavefront of tiles: exactly the serial sweeps, in parallel.
 
-    The grid is cut into ``nstrips`` column strips and bands of ``rows`` rows. Tile
-    (band ``b``, strip ``p``) runs at stage ``b + p``: its new neighbours (band
-    ``b - 1``, strip ``p - 1``) finished at earlier stages, its old neighbours (band
-    ``b + 1``, strip ``p + 1``) start at later ones, and the tiles of one stage touch
-    no common point, so every point sees the values the serial order gives it.
+    The grid is cut into ``nstrips`` column strips (one per thread) and bands of
+    ``rows`` rows. Tile (band ``b``, strip ``p``) of sweep ``k`` runs at stage
+    ``b + p + 2 k``: the tiles whose new values it needs (band ``b - 1`` and strip
+    ``p - 1`` of sweep ``k``, its own of sweep ``k - 1``) ran at earlier stages, those
+    whose old values it needs (band ``b + 1`` and strip ``p + 1`` of sweep ``k - 1``)
+    too, while their next updates come at later stages; tiles of one stage never
+    touch each other (their stage numbers differ by an odd number from any
+    neighbour's). So every point sees the values of the serial order, and a run of
+    many sweeps needs about two parallel stages per sweep.
     """
     nx = u.shape[0]
     nbands = (nx + rows - 1) // rows
-    for _ in range(sweeps):
-        for stage in range(nbands + nstrips - 1):
-            for pu in prange(nstrips):
-                p = np.int64(pu)  # prange indices may be unsigned
-                b = stage - p
-                if 0 <= b < nbands:
-                    _gauss_seidel_tile(
-                        u,
-                        rhs,
-                        ax,
-                        ay,
-                        c,
-                        ihx2,
-                        ihy2,
-                        omega,
-                        variable,
-                        forward,
-                        zeros,
-                        b,
-                        p,
-                        rows,
-                        nstrips,
-                    )
+    ntiles = nbands * nstrips
+    for stage in range(nbands + nstrips - 1 + 2 * (sweeps - 1)):
+        # Tile index t = p * nbands + b: a static schedule gives each thread one strip.
+        for tu in prange(ntiles):
+            t = np.int64(tu)  # prange indices may be unsigned
+            p = t // nbands
+            b = t - p * nbands
+            lag = stage - b - p
+            if lag >= 0 and lag % 2 == 0 and lag // 2 < sweeps:
+                _gauss_seidel_tile(
+                    u,
+                    rhs,
+                    ax,
+                    ay,
+                    c,
+                    ihx2,
+                    ihy2,
+                    omega,
+                    variable,
+                    forward,
+                    zeros,
+                    b,
+                    p,
+                    rows,
+                    nstrips,
+                )
 
 
 def _make_residual_2d(parallel):

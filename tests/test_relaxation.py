@@ -2,6 +2,7 @@
 
 import math
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -104,6 +105,23 @@ def test_every_method_matches_the_gold_iterate_after_1_2_and_7_sweeps(
         assert relax(p, u, method, sweeps, **options) is u
         expect = gold(A, b, x0.ravel(), kind, omega, sweep, p.shape, sweeps)
         assert np.linalg.norm(u.ravel() - expect) <= 1e-12 * np.linalg.norm(expect), sweeps
+
+
+@pytest.mark.parametrize(("name", "n"), [("modes2d", (33, 130)), ("randcoef2d", (41, 131))])
+def test_wavefront_parallel_gauss_seidel_is_the_lexicographic_sweep(name, n, monkeypatch, rng):
+    """The tiled wavefront (used on large grids) on small ones, against the gold."""
+    monkeypatch.setattr(relaxation, "WAVEFRONT_MIN_SIZE", 0)
+    p = problems.get(name, n=n)  # a new operator, so a new plan
+    if numba.get_num_threads() > 1:
+        assert relaxation._plan(p.operator).wavefront is not None
+    A, b = p.matrix(), p.f.ravel()
+    for method, options, kind, omega, sweep in [v for v in VARIANTS if v[2] == "gs"]:
+        omega = default_omega(method, p) if omega is None else omega
+        x0 = rng.standard_normal(p.shape)
+        for sweeps in (1, 2, 7):
+            u = relax(p, x0.copy(), method, sweeps, **options)
+            expect = gold(A, b, x0.ravel(), kind, omega, sweep, p.shape, sweeps)
+            assert np.linalg.norm(u.ravel() - expect) <= 1e-12 * np.linalg.norm(expect)
 
 
 @pytest.mark.parametrize("shape", [(1,), (2,), (4,), (5,), (1, 1), (1, 6), (6, 1), (2, 3), (7, 7)])
