@@ -250,6 +250,19 @@ def test_config_file_with_flags_winning(tmp_path, capsys):
     assert d["relative_residual"] <= 1e-9
 
 
+def test_compare_config_with_per_method_options(tmp_path, capsys):
+    config = tmp_path / "cmp.toml"
+    config.write_text(
+        'problem = "modes2d"\nn = [15, 11]\nmethods = ["direct", "amg"]\nplot = false\n'
+        f'out = "{tmp_path / "c"}"\n[option.amg]\nkind = "sa"\n'
+    )
+    rc, _, err = run(capsys, "compare", "--config", config, "--quiet")
+    assert rc == 0, err
+    data = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert data[0]["problem"]["shape"] == [15, 11]
+    assert data[1]["method"]["options"]["kind"] == "sa"
+
+
 def test_verbose_prints_one_line_per_record(capsys):
     rc, _, err = run(capsys, "solve", "--problem", "paper1d", "--n", 63, "--method", "amg",
                      "--rtol", 1e-10, "--verbose")  # fmt: skip
