@@ -78,6 +78,21 @@ def torch_state(threads: int | None):
         torch.set_num_threads(count)
 
 
+def _head(h: History, count: int) -> History:
+    """The first ``count`` records of ``h``."""
+    return History(
+        iteration=h.iteration[:count],
+        seconds=h.seconds[:count],
+        relative_residual=h.relative_residual[:count],
+        relative_error=h.relative_error[:count],
+        modes=h.modes,
+        modal_error=h.modal_error[:count],
+        band_error={b: v[:count] for b, v in h.band_error.items()},
+        phase=h.phase[:count],
+        events=[e for e in h.events if e["iteration"] <= h.iteration[max(count - 1, 0)]],
+    )
+
+
 class _Checks:
     """When to test ``rtol`` if the recorder records only first and last (``record_every=0``)."""
 
@@ -257,10 +272,18 @@ class _Run:
 
     # -- checkpoints -------------------------------------------------------------
     def history(self) -> History:
+        """This run's records, after those of the checkpoint it resumed from.
+
+        A resumed run records its first step again (same weights, same
+        numbers); the checkpoint's copy of that record is dropped.
+        """
         new = self.recorder.history()
-        if self.prior_history is None:
+        prior = self.prior_history
+        if prior is None:
             return new
-        return History.concatenate([self.prior_history, new])
+        if len(new) and len(prior) and prior.iteration[-1] == new.iteration[0]:
+            prior = _head(prior, len(prior) - 1)
+        return History.concatenate([prior, new])
 
     def save(self, step: int) -> None:
         ckpt.save(
@@ -297,9 +320,12 @@ class _Run:
         self.prior_history = prior
         self.loss_iteration = list(state["loss_iteration"])
         self.loss_values = list(state["loss"])
+        self.start = int(state["step"])
         if self.loss_values:
             self.last_loss = self.loss_values[-1]
-        self.start = int(state["step"])
+            if self.loss_iteration[-1] == self.start:  # recorded again on resuming
+                self.loss_iteration.pop()
+                self.loss_values.pop()
         return float(state["seconds"])
 
     def make_lbfgs(self):
@@ -323,9 +349,7 @@ class _Run:
         step = self.start
         wall0 = time.perf_counter()
         rec.restart_clock(offset)
-        message = stopped_by = None
-        if self.prior_history is None:
-            message, stopped_by = self.measure(step, record=True)
+        message, stopped_by = self.measure(step, record=True)
         bar = tqdm(
             total=self.maxiter,
             initial=step,
@@ -370,8 +394,7 @@ class _Run:
             message, stopped_by = f"interrupted at step {step}", "interrupt"
         finally:
             bar.close()
-        resumed_idle = self.prior_history is not None and step == self.start
-        if rec.last_iteration != step and not resumed_idle:
+        if rec.last_iteration != step:
             self.measure(step, record=True)
         if self.options.checkpoint:
             self.save(step)
