@@ -17,7 +17,7 @@ Options of method ``dnn`` (all validated, see :class:`DNNOptions`):
 ``activation``     ``"tanh"`` (default), ``"relu"``, ``"sin"``, ``"gelu"``
 ``init_scale``     multiplies the initial weights (default 1; < 1 is "small")
 ``features``       ``None`` (default), ``"fourier"`` or ``"mscale"``
-``feature_scale``  Fourier ``sigma`` / largest MscaleDNN scale (default 8)
+``feature_scale``  Fourier ``sigma`` / largest MscaleDNN scale (default 2)
 ``optimizer``      ``"adam"`` (default), ``"lbfgs"``, ``"adam+lbfgs"``
 ``lr``             Adam's learning rate (default 3e-3)
 ``schedule``       ``"cosine"`` (default, to ``lr/100`` at the end of Adam),
@@ -88,7 +88,7 @@ OPTION_DOCS = {
     "activation": "'tanh' (default), 'relu', 'sin' or 'gelu'",
     "init_scale": "factor on the initial weights (> 0, default 1; < 1 is small initialisation)",
     "features": "None (default), 'fourier' (random Fourier features) or 'mscale' (MscaleDNN)",
-    "feature_scale": "Fourier feature sigma / largest MscaleDNN scale (> 0, default 8)",
+    "feature_scale": "Fourier feature sigma / largest MscaleDNN scale (> 0, default 2)",
     "optimizer": "'adam' (default), 'lbfgs' or 'adam+lbfgs'",
     "lr": "Adam learning rate (> 0, default 3e-3)",
     "schedule": "'cosine' (default, to lr/100), 'exponential' (to lr/100) or 'constant'",
@@ -112,7 +112,7 @@ class DNNOptions:
     activation: str = "tanh"
     init_scale: float = 1.0
     features: str | None = None
-    feature_scale: float = 8.0
+    feature_scale: float = 2.0
     optimizer: str = "adam"
     lr: float = 3e-3
     schedule: str = "cosine"
