@@ -34,20 +34,26 @@ Options of method ``dnn`` (all validated, see :class:`DNNOptions`):
 =================  ===========================================================
 
 The defaults were chosen by measurement on ``paper1d`` (n = 1023, two
-shared CPU cores; ``benchmarks/dnn.py``, numbers in ``README.md``): the
-``discrete`` loss reached a relative error of ``1e-2`` in fewer steps than
-the energy losses (about 180 against 500-1000 with this net) and each step
-is cheaper than ``ritz``/``pinn`` (no input derivatives by autograd); a
-1-64-64-1 tanh net in float32 with Adam at ``3e-3`` and a cosine schedule
-reached ``1e-2`` in about 180 steps and ``1e-3`` in about 300, steadily
-over seeds. ``maxiter`` defaults to :data:`DEFAULT_MAXITER` (2000) steps;
-the default ``rtol`` of ``solve`` (``1e-8`` on the relative residual) is out
-of a network's reach, so a default run uses all of them.
+shared CPU cores, medians of 3 seeds; ``benchmarks/dnn.py``, table in
+``README.md``): the ``discrete`` loss reached a relative error of ``1e-2`` in
+173 steps (0.60 s) and ``1e-3`` in 252 (0.70 s); the energies needed 609
+steps to ``1e-2`` and did not reach ``1e-3`` in 2000, and ``pinn`` needs
+as few steps as ``discrete`` but each costs 3x (second derivatives by
+autograd). The 1-64-64-1 tanh net in float32 (float64: 1.6x slower, no more
+accurate at this size) with Adam at ``3e-3`` and a cosine schedule ends
+near ``5e-5`` after the default :data:`DEFAULT_MAXITER` (2000) steps;
+``maxiter`` counts optimiser steps. The default ``rtol`` of ``solve``
+(``1e-8`` on the relative residual) is out of a network's reach, so a
+default run uses all of them. One intra-op thread (``threads=1``) because
+on this shared two-core machine torch's default of two threads ran 48x
+slower under load from other processes.
 
-The F-Principle depends on the loss: every loss fits the lowest peak of
-``paper1d`` first, but the lag before the highest peak converges grows as
-the loss weighs high modes less (``discrete`` ~ ``k^4``, the energies ~
-``k^2``, fitting ``u`` ~ ``1``); ``tests/test_dnn.py`` checks both.
+The F-Principle depends on the loss and the input layer: with the plain net
+every loss fits the lowest peak of ``paper1d`` first, and the lag before the
+highest peak converges grows as the loss weighs high modes less
+(``discrete`` ~ ``k^4``, the energies ~ ``k^2``, fitting ``u`` ~ ``1``);
+random Fourier features (``features="fourier"``, 1.7x faster to ``1e-2``)
+all but remove the ordering. ``tests/test_dnn.py`` checks all three.
 
 ``torch`` is imported only inside functions here; the private modules
 ``solvers._dnn_*`` that import it at module level are imported only when a
