@@ -9,7 +9,8 @@ step the loss is checked; a non-finite loss stops training and restores the
 last weights whose loss was finite. At the recorder's cadence the network is
 evaluated on the grid (that evaluation, the measurement and the callback are
 excluded from the training clock), the relative residual is tested against
-``rtol`` and the callback may stop the run.
+``rtol`` and the callback may stop the run. On Ctrl-C (``KeyboardInterrupt``)
+the checkpoint, if one is asked for, is saved and the interrupt propagates.
 
 Learning-rate schedules over the ``T`` Adam steps (factor on ``lr`` at step
 ``s``, ``r = 0.01``):
@@ -390,8 +391,10 @@ class _Run:
                 if self.options.checkpoint and rec.elapsed() - last_save > CHECKPOINT_EVERY:
                     self.save(step)
                     last_save = rec.elapsed()
-        except KeyboardInterrupt:
-            message, stopped_by = f"interrupted at step {step}", "interrupt"
+        except KeyboardInterrupt:  # save what there is, then let the caller handle Ctrl-C
+            if self.options.checkpoint:
+                self.save(step)
+            raise
         finally:
             bar.close()
         if rec.last_iteration != step:

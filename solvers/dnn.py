@@ -39,8 +39,8 @@ shared CPU cores, medians of 3 seeds; ``benchmarks/dnn.py``, table in
 173 steps (0.60 s) and ``1e-3`` in 252 (0.70 s); the energies needed 609
 steps to ``1e-2`` and did not reach ``1e-3`` in 2000, and ``pinn`` needs
 as few steps as ``discrete`` but each costs 3x (second derivatives by
-autograd). The 1-64-64-1 tanh net in float32 (float64: 1.6x slower, no more
-accurate at this size) with Adam at ``3e-3`` and a cosine schedule ends
+autograd). The 1-64-64-1 tanh net in float32 (float64 took 1.6x longer to
+``1e-2``) with Adam at ``3e-3`` and a cosine schedule ends
 near ``5e-5`` after the default :data:`DEFAULT_MAXITER` (2000) steps;
 ``maxiter`` counts optimiser steps. The default ``rtol`` of ``solve``
 (``1e-8`` on the relative residual) is out of a network's reach, so a
@@ -396,5 +396,4 @@ def _dnn(problem, settings, **options):
         message=net.message,
         seed=settings.seed,
         info=net.info,
-        interrupted=net.info.get("stopped_by") == "interrupt",
     )

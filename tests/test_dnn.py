@@ -266,6 +266,20 @@ def test_checkpoint_resume_continues_the_history_bit_for_bit(tmp_path):
         solvers.solve(p, "dnn", rtol=0, maxiter=40, checkpoint=path, widths=(8,))
 
 
+def test_ctrl_c_saves_the_checkpoint_and_propagates(tmp_path):
+    p = problems.get("paper1d", n=31)
+    path = tmp_path / "net.pt"
+
+    def interrupt(step, u, seconds):
+        if step >= 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        solvers.solve(p, "dnn", rtol=0, maxiter=50, checkpoint=path, callback=interrupt, **SMALL)
+    r = solvers.solve(p, "dnn", rtol=0, maxiter=12, checkpoint=path, **SMALL)
+    assert r.info["resumed_from"] >= 7 and r.iterations == 12
+
+
 def test_adam_then_lbfgs_marks_the_switch_and_lowers_the_loss():
     p = problems.get("paper1d", n=63)
     r = solvers.solve(
