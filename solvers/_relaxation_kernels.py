@@ -16,12 +16,15 @@ data live in ``f``).
 
 Arguments shared by the kernels: ``u`` (C-contiguous float64, updated in
 place), ``rhs`` (``f``), the operator's face coefficients ``ax`` (shape
-``(nx + 1, ny)``; 1D ``(n + 1,)``) and ``ay`` (``(nx, ny + 1)``), the shift
-``c``, ``ihx2 = 1 / hx^2``, ``ihy2 = 1 / hy^2``, the weight ``omega`` and
+``(nx + 1, ny)``; 1D ``(n + 1,)``) and ``ay`` (``(nx, ny + 1)``), ``dinv`` the
+inverse of the diagonal ``1 / d`` (the residual kernels take the shift ``c``
+instead), ``ihx2 = 1 / hx^2``, ``ihy2 = 1 / hy^2``, the weight ``omega`` and
 ``variable``: ``False`` reads the coefficients once (``ax[0, 0]``, ``ay[0, 0]``,
-``c[0, 0]``) and moves only ``u`` and ``f`` through memory, 24 bytes per point
-and sweep; ``True`` reads them at every point. ``work`` is a scratch array the
-caller allocates once per shape (its row 0 must stay zero).
+``dinv[0, 0]``) and moves only ``u`` and ``f`` through memory, 24 bytes per point
+and sweep; ``True`` reads them at every point (``dinv`` precomputed, so there is
+no division and few enough arrays for the compiler to vectorise Jacobi).
+``work`` is a scratch array the caller allocates once per shape (its row 0 must
+stay zero).
 
 Bandwidth (the point of the layout; figures in ``benchmarks/relaxation.py``):
 
@@ -58,53 +61,52 @@ from problems._numba import jit
 
 
 @jit
-def _var_jacobi_value(f, up, down, aw, ae, ayr, cr, j, south, north, ihx2, ihy2):
-    """``(f + sum_q w_q u_q) / d`` at column ``j`` of a row, variable coefficients."""
-    d = (aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j]
+def _var_jacobi_value(f, up, down, aw, ae, ayr, dr, j, south, north, ihx2, ihy2):
+    """``(f + sum_q w_q u_q) / d`` at column ``j`` of a row (``dr``: ``1 / d``)."""
     s = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
-    return (s + (ayr[j] * south + ayr[j + 1] * north) * ihy2) / d
+    return (s + (ayr[j] * south + ayr[j + 1] * north) * ihy2) * dr[j]
 
 
 @jit
-def _jacobi_row(out, up, cur, down, f, ax, ay, c, i, ihx2, ihy2, omega, variable):
+def _jacobi_row(out, up, cur, down, f, ax, ay, dinv, i, ihx2, ihy2, omega, variable):
     """Jacobi update of row ``i`` into ``out`` from old rows ``up``, ``cur``, ``down``."""
     ny = cur.shape[0]
     keep = 1.0 - omega
     if not variable:
         wx = ax[0, 0] * ihx2
         wy = ay[0, 0] * ihy2
-        dinv = 1.0 / (2.0 * wx + 2.0 * wy + c[0, 0])
+        di = dinv[0, 0]
         if ny == 1:
-            out[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0])) * dinv)
+            out[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0])) * di)
             return
-        out[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0]) + wy * cur[1]) * dinv)
+        out[0] = keep * cur[0] + omega * ((f[0] + wx * (up[0] + down[0]) + wy * cur[1]) * di)
         for j in range(1, ny - 1):
             out[j] = keep * cur[j] + omega * (
-                (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * dinv
+                (f[j] + wx * (up[j] + down[j]) + wy * (cur[j - 1] + cur[j + 1])) * di
             )
         m = ny - 1
-        out[m] = keep * cur[m] + omega * ((f[m] + wx * (up[m] + down[m]) + wy * cur[m - 1]) * dinv)
+        out[m] = keep * cur[m] + omega * ((f[m] + wx * (up[m] + down[m]) + wy * cur[m - 1]) * di)
         return
     aw = ax[i]
     ae = ax[i + 1]
     ayr = ay[i]
-    cr = c[i]
+    dr = dinv[i]
     if ny == 1:
-        v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, 0, 0.0, 0.0, ihx2, ihy2)
+        v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, 0, 0.0, 0.0, ihx2, ihy2)
         out[0] = keep * cur[0] + omega * v
         return
-    v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, 0, 0.0, cur[1], ihx2, ihy2)
+    v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, 0, 0.0, cur[1], ihx2, ihy2)
     out[0] = keep * cur[0] + omega * v
     for j in range(1, ny - 1):
-        v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, j, cur[j - 1], cur[j + 1], ihx2, ihy2)
+        v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, j, cur[j - 1], cur[j + 1], ihx2, ihy2)
         out[j] = keep * cur[j] + omega * v
     m = ny - 1
-    v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, m, cur[m - 1], 0.0, ihx2, ihy2)
+    v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, m, cur[m - 1], 0.0, ihx2, ihy2)
     out[m] = keep * cur[m] + omega * v
 
 
 @jit
-def _colour_row(u, rhs, ax, ay, c, i, start, ihx2, ihy2, omega, zeros, variable):
+def _colour_row(u, rhs, ax, ay, dinv, i, start, ihx2, ihy2, omega, zeros, variable):
     """Gauss-Seidel update of the points ``j = start, start + 2, ...`` of row ``i``."""
     nx, ny = u.shape
     cur = u[i]
@@ -115,7 +117,7 @@ def _colour_row(u, rhs, ax, ay, c, i, start, ihx2, ihy2, omega, zeros, variable)
     if not variable:
         wx = ax[0, 0] * ihx2
         wy = ay[0, 0] * ihy2
-        odinv = omega / (2.0 * wx + 2.0 * wy + c[0, 0])
+        odinv = omega * dinv[0, 0]
         if ny == 1:
             if start == 0:
                 cur[0] = keep * cur[0] + (f[0] + wx * (up[0] + down[0])) * odinv
@@ -142,34 +144,34 @@ def _colour_row(u, rhs, ax, ay, c, i, start, ihx2, ihy2, omega, zeros, variable)
     aw = ax[i]
     ae = ax[i + 1]
     ayr = ay[i]
-    cr = c[i]
+    dr = dinv[i]
     if ny == 1:
         if start == 0:
-            v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, 0, 0.0, 0.0, ihx2, ihy2)
+            v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, 0, 0.0, 0.0, ihx2, ihy2)
             cur[0] = keep * cur[0] + omega * v
         return
     if start == 0:
-        v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, 0, 0.0, cur[1], ihx2, ihy2)
+        v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, 0, 0.0, cur[1], ihx2, ihy2)
         cur[0] = keep * cur[0] + omega * v
         for j in range(2, ny - 1, 2):
             v = _var_jacobi_value(
-                f, up, down, aw, ae, ayr, cr, j, cur[j - 1], cur[j + 1], ihx2, ihy2
+                f, up, down, aw, ae, ayr, dr, j, cur[j - 1], cur[j + 1], ihx2, ihy2
             )
             cur[j] = keep * cur[j] + omega * v
     else:
         for j in range(1, ny - 1, 2):
             v = _var_jacobi_value(
-                f, up, down, aw, ae, ayr, cr, j, cur[j - 1], cur[j + 1], ihx2, ihy2
+                f, up, down, aw, ae, ayr, dr, j, cur[j - 1], cur[j + 1], ihx2, ihy2
             )
             cur[j] = keep * cur[j] + omega * v
     m = ny - 1
     if (m & 1) == start:
-        v = _var_jacobi_value(f, up, down, aw, ae, ayr, cr, m, cur[m - 1], 0.0, ihx2, ihy2)
+        v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, m, cur[m - 1], 0.0, ihx2, ihy2)
         cur[m] = keep * cur[m] + omega * v
 
 
 @jit
-def _red_black_rows(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable):
+def _red_black_rows(u, rhs, ax, ay, dinv, i, ihx2, ihy2, omega, zeros, variable):
     """The red points of row ``i`` and the black points of row ``i - 1`` (``i >= 1``).
 
     Constant coefficients: one pass along ``j`` updates red ``(i, j)`` and then black
@@ -177,13 +179,13 @@ def _red_black_rows(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable):
     ``(i, j)`` are all new by then, so the rows are streamed once.
     """
     if variable:
-        _colour_row(u, rhs, ax, ay, c, i, i & 1, ihx2, ihy2, omega, zeros, True)
-        _colour_row(u, rhs, ax, ay, c, i - 1, i & 1, ihx2, ihy2, omega, zeros, True)
+        _colour_row(u, rhs, ax, ay, dinv, i, i & 1, ihx2, ihy2, omega, zeros, True)
+        _colour_row(u, rhs, ax, ay, dinv, i - 1, i & 1, ihx2, ihy2, omega, zeros, True)
         return
     nx, ny = u.shape
     if ny == 1:
-        _colour_row(u, rhs, ax, ay, c, i, i & 1, ihx2, ihy2, omega, zeros, False)
-        _colour_row(u, rhs, ax, ay, c, i - 1, i & 1, ihx2, ihy2, omega, zeros, False)
+        _colour_row(u, rhs, ax, ay, dinv, i, i & 1, ihx2, ihy2, omega, zeros, False)
+        _colour_row(u, rhs, ax, ay, dinv, i - 1, i & 1, ihx2, ihy2, omega, zeros, False)
         return
     cur = u[i]
     up = u[i - 1]
@@ -194,7 +196,7 @@ def _red_black_rows(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable):
     keep = 1.0 - omega
     wx = ax[0, 0] * ihx2
     wy = ay[0, 0] * ihy2
-    odinv = omega / (2.0 * wx + 2.0 * wy + c[0, 0])
+    odinv = omega * dinv[0, 0]
     start = i & 1
     # Literal loop starts let the compiler see that j - 1 >= 0 (no index wraparound).
     if start == 0:
@@ -226,7 +228,7 @@ def _red_black_rows(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable):
 
 
 @jit
-def _gauss_seidel_row(u, rhs, ax, ay, c, i, lo, hi, ihx2, ihy2, omega, zeros, variable, forward):
+def _gauss_seidel_row(u, rhs, ax, ay, dinv, i, lo, hi, ihx2, ihy2, omega, zeros, variable, forward):
     r"""Lexicographic Gauss-Seidel (SOR) update of row ``i``, columns ``lo <= j < hi``.
 
     Forward (left to right): ``u_j = t_j + k_j u_{j-1}`` with
@@ -244,7 +246,7 @@ def _gauss_seidel_row(u, rhs, ax, ay, c, i, lo, hi, ihx2, ihy2, omega, zeros, va
     if not variable:
         wx = ax[0, 0] * ihx2
         wy = ay[0, 0] * ihy2
-        odinv = omega / (2.0 * wx + 2.0 * wy + c[0, 0])
+        odinv = omega * dinv[0, 0]
         k = wy * odinv
         k2 = k * k
         # Two points per step: u_{j+1} = (t_{j+1} + k t_j) + k^2 u_{j-1} halves the serial
@@ -291,28 +293,28 @@ def _gauss_seidel_row(u, rhs, ax, ay, c, i, lo, hi, ihx2, ihy2, omega, zeros, va
     aw = ax[i]
     ae = ax[i + 1]
     ayr = ay[i]
-    cr = c[i]
+    dr = dinv[i]
     if forward:
         s = cur[lo - 1] if lo > 0 else 0.0
         for j in range(lo, min(hi, ny - 1)):
-            odinv = omega / ((aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j])
+            odinv = omega * dr[j]
             t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2 + ayr[j + 1] * cur[j + 1] * ihy2
             s = (keep * cur[j] + t * odinv) + (ayr[j] * ihy2 * odinv) * s
             cur[j] = s
         if hi == ny:
             j = ny - 1
-            odinv = omega / ((aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j])
+            odinv = omega * dr[j]
             t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2
             cur[j] = (keep * cur[j] + t * odinv) + (ayr[j] * ihy2 * odinv) * s
     else:
         s = cur[hi] if hi < ny else 0.0
         for j in range(hi - 1, max(lo, 1) - 1, -1):
-            odinv = omega / ((aw[j] + ae[j]) * ihx2 + (ayr[j] + ayr[j + 1]) * ihy2 + cr[j])
+            odinv = omega * dr[j]
             t = f[j] + (aw[j] * up[j] + ae[j] * down[j]) * ihx2 + ayr[j] * cur[j - 1] * ihy2
             s = (keep * cur[j] + t * odinv) + (ayr[j + 1] * ihy2 * odinv) * s
             cur[j] = s
         if lo == 0:
-            odinv = omega / ((aw[0] + ae[0]) * ihx2 + (ayr[0] + ayr[1]) * ihy2 + cr[0])
+            odinv = omega * dr[0]
             t = f[0] + (aw[0] * up[0] + ae[0] * down[0]) * ihx2
             cur[0] = (keep * cur[0] + t * odinv) + (ayr[1] * ihy2 * odinv) * s
 
@@ -358,7 +360,7 @@ def _copy_row(dst, src):
 
 
 @jit
-def _jacobi_block(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, work, b, nb):
+def _jacobi_block(u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, work, b, nb):
     """One Jacobi sweep over the rows of block ``b`` (of ``nb``), in place.
 
     ``work`` rows: 0 zeros; ``1 + 4 b`` and ``2 + 4 b`` this block's two row
@@ -382,14 +384,14 @@ def _jacobi_block(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, work, b, nb):
             down = work[3 + 4 * (b + 1)]
         else:
             down = work[0]
-        _jacobi_row(u[i], up, cur, down, rhs[i], ax, ay, c, i, ihx2, ihy2, omega, variable)
+        _jacobi_row(u[i], up, cur, down, rhs[i], ax, ay, dinv, i, ihx2, ihy2, omega, variable)
         up, cur = cur, up
 
 
 def _make_jacobi_2d(parallel):
     loop = prange if parallel else range
 
-    def jacobi_2d(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, work):
+    def jacobi_2d(u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, sweeps, work):
         """``sweeps`` weighted-Jacobi sweeps in place; ``work`` has ``1 + 4 nb`` rows."""
         nx = u.shape[0]
         nb = (work.shape[0] - 1) // 4
@@ -398,7 +400,7 @@ def _make_jacobi_2d(parallel):
                 _copy_row(work[3 + 4 * b], u[b * nx // nb])
                 _copy_row(work[4 + 4 * b], u[(b + 1) * nx // nb - 1])
             for b in loop(nb):
-                _jacobi_block(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, work, b, nb)
+                _jacobi_block(u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, work, b, nb)
 
     return jit(jacobi_2d, parallel=parallel)
 
@@ -406,7 +408,7 @@ def _make_jacobi_2d(parallel):
 def _make_red_black_2d(parallel):
     loop = prange if parallel else range
 
-    def red_black_2d(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, nb, zeros):
+    def red_black_2d(u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, sweeps, nb, zeros):
         """``sweeps`` red-black SOR sweeps in place (red: ``i + j`` even), ``nb`` row blocks."""
         nx = u.shape[0]
         for _ in range(sweeps):
@@ -416,41 +418,42 @@ def _make_red_black_2d(parallel):
                 # red points of row i (j = i mod 2), then the black points of row i - 1,
                 # whose red neighbours in rows i - 2, i - 1, i are all new by then.
                 for i in range(start, min(start + 2, stop)):
-                    _colour_row(u, rhs, ax, ay, c, i, i & 1, ihx2, ihy2, omega, zeros, variable)
+                    _colour_row(u, rhs, ax, ay, dinv, i, i & 1, ihx2, ihy2, omega, zeros, variable)
                 for i in range(start + 2, stop):
-                    _red_black_rows(u, rhs, ax, ay, c, i, ihx2, ihy2, omega, zeros, variable)
+                    _red_black_rows(u, rhs, ax, ay, dinv, i, ihx2, ihy2, omega, zeros, variable)
             # The black points of each block's first and last row need red values of
             # the neighbouring blocks.
             for b in loop(nb):
                 start = b * nx // nb
                 stop = (b + 1) * nx // nb
                 _colour_row(
-                    u, rhs, ax, ay, c, start, (start + 1) & 1, ihx2, ihy2, omega, zeros, variable
+                    u, rhs, ax, ay, dinv, start, (start + 1) & 1, ihx2, ihy2, omega, zeros, variable
                 )
                 if stop - 1 > start:
                     _colour_row(
-                        u, rhs, ax, ay, c, stop - 1, stop & 1, ihx2, ihy2, omega, zeros, variable
+                        u, rhs, ax, ay, dinv, stop - 1, stop & 1, ihx2, ihy2, omega, zeros, variable
                     )
 
     return jit(red_black_2d, parallel=parallel)
 
 
 @jit
-def gauss_seidel_2d(u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, forward, zeros):
+def gauss_seidel_2d(u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, sweeps, forward, zeros):
     """``sweeps`` lexicographic SOR sweeps in place, forward (C order) or backward."""
     nx, ny = u.shape
     for _ in range(sweeps):
         for ii in range(nx):
             i = ii if forward else nx - 1 - ii
             _gauss_seidel_row(
-                u, rhs, ax, ay, c, i, 0, ny, ihx2, ihy2, omega, zeros, variable, forward
+                u, rhs, ax, ay, dinv, i, 0, ny, ihx2, ihy2, omega, zeros, variable, forward
             )
 
 
 @jit
-def _gauss_seidel_tile(
-    u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, forward, zeros, band, strip, rows, nstrips
-):
+def _gauss_seidel_tile(u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, forward, zeros, tile):
+    """Rows of band ``tile[0]`` (of ``tile[2]`` rows), columns of strip ``tile[1]`` (of
+    ``tile[3]``), in the sweep's order."""
+    band, strip, rows, nstrips = tile
     nx, ny = u.shape
     nbands = (nx + rows - 1) // rows
     if not forward:  # the mirror image: bands from the bottom, strips from the right
@@ -462,12 +465,14 @@ def _gauss_seidel_tile(
     hi = (strip + 1) * ny // nstrips
     for ii in range(last - first):
         i = first + ii if forward else last - 1 - ii
-        _gauss_seidel_row(u, rhs, ax, ay, c, i, lo, hi, ihx2, ihy2, omega, zeros, variable, forward)
+        _gauss_seidel_row(
+            u, rhs, ax, ay, dinv, i, lo, hi, ihx2, ihy2, omega, zeros, variable, forward
+        )
 
 
 @jit(parallel=True)
 def gauss_seidel_2d_parallel(
-    u, rhs, ax, ay, c, ihx2, ihy2, omega, variable, sweeps, forward, zeros, nstrips, rows
+    u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, sweeps, forward, zeros, nstrips, rows
 ):
     """Lexicographic SOR by a wavefront of tiles: exactly the serial sweeps, in parallel.
 
@@ -492,22 +497,9 @@ def gauss_seidel_2d_parallel(
             b = t - p * nbands
             lag = stage - b - p
             if lag >= 0 and lag % 2 == 0 and lag // 2 < sweeps:
+                tile = (b, p, rows, nstrips)
                 _gauss_seidel_tile(
-                    u,
-                    rhs,
-                    ax,
-                    ay,
-                    c,
-                    ihx2,
-                    ihy2,
-                    omega,
-                    variable,
-                    forward,
-                    zeros,
-                    b,
-                    p,
-                    rows,
-                    nstrips,
+                    u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, forward, zeros, tile
                 )
 
 
@@ -542,33 +534,32 @@ residual_2d_parallel = _make_residual_2d(parallel=True)
 
 
 @jit
-def jacobi_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
+def jacobi_1d(u, rhs, ax, dinv, ih2, omega, variable, sweeps):
     """``sweeps`` weighted-Jacobi sweeps in place (one carried old value, no buffer)."""
     n = u.shape[0]
     keep = 1.0 - omega
     w = ax[0] * ih2
-    dinv = 1.0 / (2.0 * w + c[0])
+    di = dinv[0]
     for _ in range(sweeps):
         left = 0.0  # old u[i - 1]
         if not variable:
             for i in range(n - 1):
                 old = u[i]
-                u[i] = keep * old + omega * ((rhs[i] + w * (left + u[i + 1])) * dinv)
+                u[i] = keep * old + omega * ((rhs[i] + w * (left + u[i + 1])) * di)
                 left = old
             m = n - 1
-            u[m] = keep * u[m] + omega * ((rhs[m] + w * left) * dinv)
+            u[m] = keep * u[m] + omega * ((rhs[m] + w * left) * di)
         else:
             for i in range(n):
                 old = u[i]
                 right = u[i + 1] if i < n - 1 else 0.0
-                d = (ax[i] + ax[i + 1]) * ih2 + c[i]
                 s = rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2
-                u[i] = keep * old + omega * (s / d)
+                u[i] = keep * old + omega * (s * dinv[i])
                 left = old
 
 
 @jit
-def gauss_seidel_1d(u, rhs, ax, c, ih2, omega, variable, sweeps, forward):
+def gauss_seidel_1d(u, rhs, ax, dinv, ih2, omega, variable, sweeps, forward):
     """``sweeps`` SOR sweeps in place, left to right (``forward``) or right to left.
 
     Constant coefficients: two points per step of the recurrence, as in 2D.
@@ -576,7 +567,7 @@ def gauss_seidel_1d(u, rhs, ax, c, ih2, omega, variable, sweeps, forward):
     n = u.shape[0]
     keep = 1.0 - omega
     w = ax[0] * ih2
-    odinv = omega / (2.0 * w + c[0])
+    odinv = omega * dinv[0]
     k = w * odinv
     k2 = k * k
     for _ in range(sweeps):
@@ -613,7 +604,7 @@ def gauss_seidel_1d(u, rhs, ax, c, ih2, omega, variable, sweeps, forward):
         else:
             for ii in range(n):
                 i = ii if forward else n - 1 - ii
-                od = omega / ((ax[i] + ax[i + 1]) * ih2 + c[i])
+                od = omega * dinv[i]
                 if forward:
                     old = ax[i + 1] * u[i + 1] if i < n - 1 else 0.0
                     kk = ax[i] * ih2 * od
@@ -625,21 +616,21 @@ def gauss_seidel_1d(u, rhs, ax, c, ih2, omega, variable, sweeps, forward):
 
 
 @jit
-def _point_1d(u, rhs, ax, c, ih2, omega, variable, i):
+def _point_1d(u, rhs, ax, dinv, ih2, omega, variable, i):
     """SOR update of point ``i`` (any ``0 <= i < n``)."""
     n = u.shape[0]
     left = u[i - 1] if i > 0 else 0.0
     right = u[i + 1] if i < n - 1 else 0.0
     if variable:
         s = rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2
-        u[i] = (1.0 - omega) * u[i] + omega * (s / ((ax[i] + ax[i + 1]) * ih2 + c[i]))
+        u[i] = (1.0 - omega) * u[i] + omega * (s * dinv[i])
     else:
         w = ax[0] * ih2
-        u[i] = (1.0 - omega) * u[i] + (rhs[i] + w * (left + right)) * (omega / (2.0 * w + c[0]))
+        u[i] = (1.0 - omega) * u[i] + (rhs[i] + w * (left + right)) * (omega * dinv[0])
 
 
 @jit
-def red_black_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
+def red_black_1d(u, rhs, ax, dinv, ih2, omega, variable, sweeps):
     """``sweeps`` red-black SOR sweeps (red: even ``i``), red ``i`` then black ``i - 1``.
 
     One pass: black ``i - 1`` follows red ``i`` since its red neighbours ``i - 2``
@@ -648,16 +639,15 @@ def red_black_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
     n = u.shape[0]
     keep = 1.0 - omega
     w = ax[0] * ih2
-    odinv = omega / (2.0 * w + c[0])
+    odinv = omega * dinv[0]
     for _ in range(sweeps):
-        _point_1d(u, rhs, ax, c, ih2, omega, variable, 0)
+        _point_1d(u, rhs, ax, dinv, ih2, omega, variable, 0)
         # interior pairs: red i (2 <= i <= n - 2) and black i - 1, all neighbours inside
         if variable:
             for i in range(2, n - 1, 2):
                 for k in (i, i - 1):
                     s = rhs[k] + (ax[k] * u[k - 1] + ax[k + 1] * u[k + 1]) * ih2
-                    d = (ax[k] + ax[k + 1]) * ih2 + c[k]
-                    u[k] = keep * u[k] + omega * (s / d)
+                    u[k] = keep * u[k] + omega * (s * dinv[k])
         else:
             for i in range(2, n - 1, 2):
                 u[i] = keep * u[i] + (rhs[i] + w * (u[i - 1] + u[i + 1])) * odinv
@@ -666,9 +656,9 @@ def red_black_1d(u, rhs, ax, c, ih2, omega, variable, sweeps):
             # the rest: reds after the last interior pair (at most n - 1), then blacks
             last = (n - 2) // 2 * 2  # the last red point of the interior pairs (or 0)
             for i in range(last + 2, n, 2):
-                _point_1d(u, rhs, ax, c, ih2, omega, variable, i)
+                _point_1d(u, rhs, ax, dinv, ih2, omega, variable, i)
             for i in range(last + 1, n, 2):
-                _point_1d(u, rhs, ax, c, ih2, omega, variable, i)
+                _point_1d(u, rhs, ax, dinv, ih2, omega, variable, i)
 
 
 @jit

@@ -117,6 +117,7 @@ class _Plan:
         "ay",
         "c",
         "dim",
+        "dinv",
         "ihx2",
         "ihy2",
         "nthreads",
@@ -136,6 +137,12 @@ class _Plan:
             and (self.c == self.c.flat[0]).all()
             and (self.dim == 1 or faces[0].flat[0] == faces[1].flat[0])
         )
+        # 1 / diagonal: per point for variable coefficients, one number otherwise.
+        diagonal = op.diagonal()
+        if self.variable:
+            self.dinv = np.ascontiguousarray(1.0 / diagonal)
+        else:
+            self.dinv = np.full((1,) * self.dim, 1.0 / diagonal.flat[0])
         self.ax = faces[0]
         self.ay = faces[1] if self.dim == 2 else faces[0]
         self.ihx2 = 1.0 / op.h[0] ** 2
@@ -279,7 +286,7 @@ def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: i
         return
     var = plan.variable
     if plan.dim == 1:
-        ax, c, ih2 = plan.ax, plan.c, plan.ihx2
+        ax, c, ih2 = plan.ax, plan.dinv, plan.ihx2
         if kernel == "jacobi":
             _k.jacobi_1d(u, rhs, ax, c, ih2, omega, var, sweeps)
         elif kernel == "red-black":
@@ -291,7 +298,7 @@ def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: i
         else:
             _k.gauss_seidel_1d(u, rhs, ax, c, ih2, omega, var, sweeps, sweep == "forward")
         return
-    args = (u, rhs, plan.ax, plan.ay, plan.c, plan.ihx2, plan.ihy2, omega, var)
+    args = (u, rhs, plan.ax, plan.ay, plan.dinv, plan.ihx2, plan.ihy2, omega, var)
     if kernel == "jacobi":
         kern = _k.jacobi_2d_parallel if plan.parallel else _k.jacobi_2d
         kern(*args, sweeps, plan.jacobi_work())
