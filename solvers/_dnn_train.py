@@ -130,7 +130,7 @@ class _Run:
     def __init__(self, problem, settings, options, device, dtype, maxiter, adam_steps):
         self.problem, self.settings, self.options = problem, settings, options
         self.maxiter, self.adam_steps = maxiter, adam_steps
-        generator = torch.Generator().manual_seed(settings.seed)
+        generator = torch.Generator().manual_seed(settings.seed % (1 << 63))
         net = Network(
             problem.grid.lower,
             problem.grid.upper,

@@ -200,7 +200,7 @@ def _train(x, y, frequencies, box, opts, init_scale, lr, steps, record_every, se
 
     with torch_state(opts.threads):
         tdtype = getattr(torch, dtype)
-        generator = torch.Generator().manual_seed(int(seed))
+        generator = torch.Generator().manual_seed(int(seed) % (1 << 63))
         net = Network(
             (box[0],),
             (box[1],),
