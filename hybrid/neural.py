@@ -169,6 +169,12 @@ class HybridSolver:
         self.cycle = VCycle(self.levels, _smooth, self._coarse_solve, sweeps=self.sweeps)
         self.setup_seconds = time.perf_counter() - t0
         self.enrichments = 0
+        self.note = ""
+        if levels == "auto" and len(self.levels) == 1 and min(problem.shape) >= 2 * coarsest + 1:
+            self.note = (
+                f"grid {problem.shape} has no nested coarse grid (an even n): two-level method on"
+                " the fine grid, whose rate degrades with n; n = 2^k - 1 (e.g. 255, 1023) coarsens"
+            )
 
     # -- the coarsest level ------------------------------------------------------
     def _apply_coarse(self, v):
@@ -180,9 +186,6 @@ class HybridSolver:
         op = self.levels[-1]
         if self.coarse == "direct":
             return sla.cho_solve(self._cholesky, r.ravel()).reshape(op.shape)
-        if len(self.levels) == 1:
-            # Two-level on the fine grid: the smoothing is the cycle's own.
-            return (self.Q @ (self.Q.T @ r.ravel())).reshape(op.shape)
         e = np.zeros(op.shape)
         _smooth(op, e, r, self.coarse_sweeps, "forward")
         e += (self.Q @ (self.Q.T @ (r - op.apply(e)).ravel())).reshape(op.shape)
@@ -289,7 +292,7 @@ class HybridSolver:
             converged=converged,
             iterations=it,
             recorder=rec,
-            message=message,
+            message="; ".join(m for m in (message, self.note) if m),
             info=info,
         )
 

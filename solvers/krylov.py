@@ -19,6 +19,10 @@ import numpy as np
 
 from solvers.recording import Recorder, out_of_budget
 
+#: Iterations when ``maxiter`` is not given: a preconditioned CG that needs more is
+#: not converging usefully (exact arithmetic would need at most N).
+MAXITER = 2000
+
 
 def pcg(
     problem,
@@ -30,6 +34,7 @@ def pcg(
 ):
     """Run PCG to ``settings.rtol``; return ``(u, converged, iterations, message)``.
 
+    Without ``maxiter`` it stops after :data:`MAXITER` iterations.
     ``record_start=False`` leaves the record of iteration 0 to the caller.
     The residual is updated recursively; the stopping test uses it, and the
     final residual is recomputed by the caller's result (true residual).
@@ -48,7 +53,7 @@ def pcg(
         rel = float(np.linalg.norm(r)) / f_norm
         if rel <= settings.rtol:
             return u, True, it, ""
-        if out_of_budget(settings, it, recorder):
+        if out_of_budget(settings, it, recorder) or (settings.maxiter is None and it >= MAXITER):
             return u, False, it, "budget exhausted (maxiter or max_seconds)"
         if not np.isfinite(rel):
             return u, False, it, "diverged: the residual is not finite"

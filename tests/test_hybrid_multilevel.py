@@ -173,3 +173,11 @@ def test_hybrid_solver_trains_once_for_many_right_hand_sides(monkeypatch, rng):
 def test_bad_hybrid_options_are_rejected(options, message):
     with pytest.raises(ValueError, match=message):
         hybrid.solve(problems.get("random2d", n=15), "neural-pcg", **options)
+
+
+@pytest.mark.parametrize("method", ["neural-pcg", "neural-twolevel"])
+def test_grids_without_a_nested_coarse_grid_fall_back_to_two_levels_and_say_so(method):
+    p = problems.get("random2d", n=40)
+    r = hybrid.solve(p, method, rtol=1e-8, train_steps=10)
+    assert r.converged and r.info["levels"] == 1
+    assert "no nested coarse grid" in r.message
