@@ -250,7 +250,7 @@ def main(argv=None) -> dict:
         n2, n1, sweeps2, sweeps1, rounds = 127, 10_000, 5, 5, 3
         rec_cases = [(problems.get("paper1d", n=255), "jacobi", 5000)]
     else:
-        n2, n1, sweeps2, sweeps1, rounds = 1023, 1_000_000, 10, 10, 9
+        n2, n1, sweeps2, sweeps1, rounds = 1023, 1_000_000, 10, 10, 21
         rec_cases = [
             (problems.get("paper1d", n=1023), "jacobi", 400_000),
             (problems.get("random2d", n=255), "red-black", 4000),
