@@ -143,8 +143,10 @@ class _Plan:
             self.dinv = np.ascontiguousarray(1.0 / diagonal)
         else:
             self.dinv = np.full((1,) * self.dim, 1.0 / diagonal.flat[0])
-        self.ax = faces[0]
-        self.ay = faces[1] if self.dim == 2 else faces[0]
+        self.ax = _readonly(faces[0])
+        self.ay = _readonly(faces[1]) if self.dim == 2 else self.ax
+        self.c = _readonly(self.c)
+        self.dinv = _readonly(self.dinv)
         self.ihx2 = 1.0 / op.h[0] ** 2
         self.ihy2 = 1.0 / op.h[1] ** 2 if self.dim == 2 else 0.0
         size = math.prod(self.shape)
@@ -324,6 +326,7 @@ def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: i
 
 def _residual(plan: _Plan, u, rhs, out, store: bool) -> float:
     """``||rhs - A u||_2^2``, writing ``rhs - A u`` into ``out`` when ``store``."""
+    u = _readonly(u)
     if plan.dim == 1:
         return _k.residual_1d(u, rhs, plan.ax, plan.c, plan.ihx2, plan.variable, out, store)
     kern = _k.residual_2d_parallel if plan.parallel else _k.residual_2d
@@ -365,7 +368,17 @@ def _operator_and_rhs(p, rhs) -> tuple[Operator, np.ndarray]:
         if rhs.shape != op.c.shape:
             raise ValueError(f"rhs must have the operator's shape {op.c.shape}, got {rhs.shape}")
         rhs = np.ascontiguousarray(rhs)
-    return op, rhs
+    return op, _readonly(rhs)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """``a`` as a read-only array: numba compiles a kernel once per argument type, and
+    read-only and writeable arrays are different types (``p.f`` is read-only)."""
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def _check_u(u, shape) -> None:
@@ -492,7 +505,7 @@ def _run(method: str, problem, settings, options: dict):
     spec, omega, sweep = _resolve(method, op, options)
     used = {name: (omega if name == "omega" else sweep) for name in spec.options}
     u = np.zeros(problem.shape) if settings.x0 is None else np.array(settings.x0, dtype=np.float64)
-    f = problem.f if problem.f.flags.c_contiguous else np.ascontiguousarray(problem.f)
+    f = _readonly(np.ascontiguousarray(problem.f, dtype=np.float64))
     r = plan.residual_buffer()
     rec = Recorder(problem, settings.record_every, settings.maxiter, phase=method)
     f_norm = rec.f_norm
