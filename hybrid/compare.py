@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import hybrid
-from problems.spectrum import BANDS, ErrorSpectrum
+from problems.spectrum import BANDS, error_spectrum
 from solvers.recording import watch
 from solvers.result import History, SolveResult
 
@@ -56,7 +56,7 @@ class _Observer:
 
 
 def _empty_history(problem) -> History:
-    modes = np.asarray(ErrorSpectrum(problem).modes, dtype=int)
+    modes = np.asarray(error_spectrum(problem).modes, dtype=int)
     empty = np.zeros(0)
     return History(
         iteration=np.zeros(0, dtype=int),

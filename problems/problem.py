@@ -210,6 +210,7 @@ class Problem:
         f.setflags(write=False)
         other = copy.copy(self)
         other.__dict__.pop("_reference", None)
+        other.__dict__.pop("_error_spectrum", None)
         other.__dict__["f"] = f
         other._exact = None
         other.source = None

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from problems.spectrum import BANDS, ErrorSpectrum
+from problems.spectrum import BANDS, error_spectrum
 from solvers.result import History
 
 DEFAULT_POINTS = 200
@@ -85,7 +85,7 @@ class Recorder:
         self.record_every = record_every
         self.ratio = geometric_ratio(maxiter)
         self.phase = phase
-        self.spectrum = spectrum if spectrum is not None else ErrorSpectrum(problem)
+        self.spectrum = spectrum if spectrum is not None else error_spectrum(problem)
         self.f_norm = float(np.linalg.norm(problem.f)) or 1.0
         self._rows: list[tuple] = []
         self._phases: list[str] = []
