@@ -26,7 +26,8 @@ Options of method ``dnn`` (all validated, see :class:`DNNOptions`):
 ``dtype``          ``"float32"`` (default) or ``"float64"``
 ``sample``         ``None`` (train on the grid) or points per axis of a
                    training grid on the same box (an int, or ``(mx, my)``)
-``checkpoint``     a path: resume from it if it exists, save to it at the end
+``checkpoint``     a path: resume from it if it exists; saved at the end,
+                   every 60 s and on Ctrl-C
 ``callback``       ``callback(step, u, seconds) -> bool`` at each record;
                    ``True`` stops training
 ``threads``        torch intra-op threads while training (default 1;
@@ -36,7 +37,7 @@ Options of method ``dnn`` (all validated, see :class:`DNNOptions`):
 The defaults were chosen by measurement on ``paper1d`` (n = 1023, two
 shared CPU cores, medians of 3 seeds; ``benchmarks/dnn.py``, table in
 ``README.md``): the ``discrete`` loss reached a relative error of ``1e-2`` in
-173 steps (0.60 s) and ``1e-3`` in 252 (0.70 s); the energies needed 609
+173 steps (0.52 s) and ``1e-3`` in 252 (0.69 s); the energies needed 609
 steps to ``1e-2`` and did not reach ``1e-3`` in 2000, and ``pinn`` needs
 as few steps as ``discrete`` but each costs 3x (second derivatives by
 autograd). The 1-64-64-1 tanh net in float32 (float64 took 1.6x longer to
@@ -45,8 +46,9 @@ near ``5e-5`` after the default :data:`DEFAULT_MAXITER` (2000) steps;
 ``maxiter`` counts optimiser steps. The default ``rtol`` of ``solve``
 (``1e-8`` on the relative residual) is out of a network's reach, so a
 default run uses all of them. One intra-op thread (``threads=1``) because
-on this shared two-core machine torch's default of two threads ran 48x
-slower under load from other processes.
+on this shared two-core machine torch's default of two threads ran 19x to
+48x slower under load from other processes. In 2D the defaults suit smooth
+solutions but not strong high modes (README, ``rows_2d`` of the benchmark).
 
 Penalty boundary conditions were measured too (``paper1d``, n = 255, 1000
 steps): with ``ritz`` the error was 5e-2 at ``beta = 100`` against 0.16 at 1
@@ -59,7 +61,7 @@ The F-Principle depends on the loss and the input layer: with the plain net
 every loss fits the lowest peak of ``paper1d`` first, and the lag before the
 highest peak converges grows as the loss weighs high modes less
 (``discrete`` ~ ``k^4``, the energies ~ ``k^2``, fitting ``u`` ~ ``1``);
-random Fourier features (``features="fourier"``, 1.7x faster to ``1e-2``)
+random Fourier features (``features="fourier"``, 1.8x faster to ``1e-2``)
 all but remove the ordering. ``tests/test_dnn.py`` checks all three.
 
 ``torch`` is imported only inside functions here; the private modules
