@@ -151,6 +151,11 @@ def _make(name: str, relaxation: str):
             switch_after = int(switch_after)
         elif switch == "fixed":
             raise ValueError("switch='fixed' needs switch_after=N (DNN steps before relaxation)")
+        if settings.x0 is not None and switch_after != 0:
+            raise ValueError(
+                f"{name}: x0 cannot start the DNN phase (the network starts from its"
+                " initialisation); give switch_after=0 to relax from x0"
+            )
         dnn_options = dict(dnn_options or {})
         relax_options = dict(relax_options or {})
         common = {"record_every": settings.record_every, "seed": settings.seed}
@@ -170,7 +175,6 @@ def _make(name: str, relaxation: str):
             r1 = solve_base(
                 problem,
                 "dnn",
-                x0=settings.x0,
                 rtol=settings.rtol,
                 maxiter=dnn_steps,
                 max_seconds=settings.max_seconds,

@@ -56,7 +56,7 @@ def geometric_ratio(maxiter: int | None, points: int = DEFAULT_POINTS) -> float:
         return DEFAULT_RATIO if not maxiter else 1.0
     # About `linear` records at every step before the geometric part takes over.
     for ratio in np.linspace(1.001, 2.0, 2000):
-        linear = math.ceil(1 / (ratio - 1))
+        linear = min(math.ceil(1 / (ratio - 1)), maxiter)
         if linear + math.log(maxiter / linear) / math.log(ratio) <= points:
             return float(ratio)
     return 2.0

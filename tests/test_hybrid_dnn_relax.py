@@ -95,3 +95,11 @@ def test_monitor_switches_when_dnn_progress_falls_below_relaxation(monkeypatch):
 def test_bad_switch_options_are_rejected(options, message):
     with pytest.raises(ValueError, match=message):
         hybrid.solve(problems.get("paper1d", n=15), "dnn-jacobi", **options)
+
+
+def test_x0_is_refused_for_the_dnn_phase_but_used_without_it():
+    p = problems.get("paper1d", n=15)
+    with pytest.raises(ValueError, match="give switch_after=0 to relax from x0"):
+        hybrid.solve(p, "dnn-jacobi", x0=np.ones(p.shape), switch_after=5)
+    r = hybrid.solve(p, "dnn-jacobi", x0=p.reference(), switch_after=0, rtol=1e-10)
+    assert r.converged and r.info["sweeps"] <= 1

@@ -118,3 +118,20 @@ def test_history_time_axis_never_runs_backwards():
     for method in ["dst-pcg", "amg", "direct"]:
         h = solvers.solve(problems.get("random2d", n=15), method, record_every=1).history
         assert np.all(np.diff(h.seconds) >= 0), method
+
+
+@pytest.mark.parametrize("maxiter", [None, 50, 200, 400, 1000, 10**4, 10**6])
+def test_default_cadence_records_about_200_points_whatever_the_length(maxiter):
+    from solvers.recording import Recorder
+
+    rec = Recorder(problems.get("paper1d", n=15), maxiter=maxiter)
+    steps, it = [0], 0
+    end = maxiter or 10**6
+    while True:
+        it = rec.next_due(it)
+        if it > end:
+            break
+        steps.append(it)
+    assert len(steps) <= 230
+    if maxiter is not None and maxiter <= 200:
+        assert len(steps) == maxiter + 1  # short runs: every step
