@@ -41,9 +41,11 @@ from hybrid.neural_basis import a_orthonormalize, train_basis
 from hybrid.transfer import prolong, restrict
 from problems import Grid
 from solvers.krylov import pcg
-from solvers.recording import Recorder, make_result, out_of_budget
+from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
 
 COARSE_KINDS = ("neural", "direct")
+#: Cycles of ``neural-twolevel`` when ``maxiter`` is not given.
+MAXITER = 500
 INITIAL_KINDS = ("dnn", "zero")
 
 OPTIONS = {
@@ -302,10 +304,13 @@ class HybridSolver:
         r = problem.residual(u)
         res = float(np.linalg.norm(r)) / f_norm
         it = 0
+        stagnation = Stagnation(window=10)
         while True:
             if res <= settings.rtol:
                 return u, True, it, ""
-            if out_of_budget(settings, it, rec):
+            if stagnation.stalled(res):
+                return u, False, it, stagnation.message()
+            if out_of_budget(settings, it, rec) or (settings.maxiter is None and it >= MAXITER):
                 return u, False, it, "budget exhausted (maxiter or max_seconds)"
             if not np.isfinite(res) or res > 1e6:
                 return u, False, it, f"diverged at cycle {it}: relative residual {res:.3g}"

@@ -194,6 +194,33 @@ def out_of_budget(settings, iteration: int, recorder: Recorder) -> bool:
     return settings.max_seconds is not None and recorder.elapsed() >= settings.max_seconds
 
 
+class Stagnation:
+    """Detects a residual that stopped falling (e.g. at its rounding floor).
+
+    ``stalled(rel)`` is True once ``window`` iterations in a row failed to
+    bring the relative residual below ``factor`` times its best value.
+    ``rtol`` below the floor (about ``1e-12 * cond(A)``) would otherwise run
+    to ``maxiter``.
+    """
+
+    def __init__(self, window: int, factor: float = 0.9):
+        self.window, self.factor = window, factor
+        self.best, self.since = math.inf, 0
+
+    def stalled(self, rel: float) -> bool:
+        if rel < self.factor * self.best:
+            self.best, self.since = rel, 0
+        else:
+            self.since += 1
+        return self.since >= self.window
+
+    def message(self) -> str:
+        return (
+            f"stagnated: the relative residual stayed above {self.best:.2e} for"
+            f" {self.window} iterations (rounding floor? raise rtol)"
+        )
+
+
 def make_result(
     problem,
     method,

@@ -181,3 +181,11 @@ def test_grids_without_a_nested_coarse_grid_fall_back_to_two_levels_and_say_so(m
     r = hybrid.solve(p, method, rtol=1e-8, train_steps=10)
     assert r.converged and r.info["levels"] == 1
     assert "no nested coarse grid" in r.message
+
+
+@pytest.mark.parametrize("method", ["neural-pcg", "neural-twolevel"])
+def test_an_unreachable_rtol_stops_as_stagnated_not_forever(method):
+    p = problems.get("paper1d", n=255)
+    r = hybrid.solve(p, method, rtol=1e-30, train_steps=10)
+    assert not r.converged and r.message.startswith("stagnated")
+    assert r.relative_error < 1e-10 and r.iterations < 100
