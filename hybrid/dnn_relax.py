@@ -24,7 +24,11 @@ without the solution:
 
 The DNN hands over (its best iterate by ``E_low``) as soon as its rate falls
 below relaxation's: from then on, relaxation reduces the low band faster
-than further training would.
+than further training would. It also hands over once it has trained as long
+as relaxation would need from its best iterate,
+``log(E_low / rtol) / relaxation's rate``: where relaxation alone is fast
+(small grids), training cannot pay, and this caps the time lost to at most
+the time relaxation needs (the ski-rental argument).
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ OPTIONS = {
 class LowBandMonitor:
     """The automatic switching rule of the module docstring, as a ``dnn`` callback."""
 
-    def __init__(self, problem, relaxation: str, window: float = 0.5, min_steps: int = 20):
+    def __init__(
+        self, problem, relaxation: str, rtol: float = 1e-8, window: float = 0.3, min_steps: int = 20
+    ):
         self.problem = problem
         a_ref, c_ref = reference_coefficients(problem)
         self.a_ref, self.c_ref = a_ref, c_ref
@@ -70,6 +76,7 @@ class LowBandMonitor:
         self.relax_rate = -math.log(rho) * self._sweeps_per_second(relaxation)
         self.window = window
         self.min_steps = min_steps
+        self.target = max(rtol, 1e-300)
         self.trace: list[tuple[float, float]] = []  # (seconds, best E_low so far)
         self.best_u = None
         self.best_step = 0
@@ -92,6 +99,10 @@ class LowBandMonitor:
         e_hat = spectrum.coefficients(self.problem, e)
         return float(np.linalg.norm(e_hat[self.low]) / self.scale)
 
+    def relaxation_seconds(self, low_band_error: float) -> float:
+        """Predicted seconds for relaxation to bring ``low_band_error`` down to ``rtol``."""
+        return max(math.log(low_band_error / self.target), 0.0) / self.relax_rate
+
     def dnn_rate(self, seconds: float) -> float:
         """Nepers per second the best low-band error fell over the last window."""
         then = [(t, e) for t, e in self.trace if t <= seconds - self.window]
@@ -106,8 +117,9 @@ class LowBandMonitor:
         if err < best or self.best_u is None:
             best, self.best_u, self.best_step = err, np.array(u, copy=True), step
         self.trace.append((seconds, best))
-        if self.switch_step is None and step >= self.min_steps:
-            if self.dnn_rate(seconds) < self.relax_rate:
+        if self.switch_step is None:
+            slower = step >= self.min_steps and self.dnn_rate(seconds) < self.relax_rate
+            if slower or seconds >= self.relaxation_seconds(best):
                 self.switch_step = step
         return self.switch_step is not None
 
@@ -163,7 +175,7 @@ def _make(name: str, relaxation: str):
 
         monitor, setup = None, 0.0
         if switch_after is None:
-            monitor = LowBandMonitor(problem, relaxation)
+            monitor = LowBandMonitor(problem, relaxation, rtol=settings.rtol)
             setup = time.perf_counter() - t_start  # timing the sweeps is part of the cost
             dnn_options["callback"] = monitor
             if settings.record_every == 0:  # the rule watches the records

@@ -103,3 +103,12 @@ def test_x0_is_refused_for_the_dnn_phase_but_used_without_it():
         hybrid.solve(p, "dnn-jacobi", x0=np.ones(p.shape), switch_after=5)
     r = hybrid.solve(p, "dnn-jacobi", x0=p.reference(), switch_after=0, rtol=1e-10)
     assert r.converged and r.info["sweeps"] <= 1
+
+
+def test_monitor_hands_over_once_it_trained_as_long_as_relaxation_needs():
+    p = problems.get("paper1d", n=31)
+    monitor = LowBandMonitor(p, "jacobi", rtol=1e-8, min_steps=10**9)
+    monitor.relax_rate = math.log(1e8)  # nepers per second: from error 1 to 1e-8 in 1 s
+    monitor.low_band_error = lambda u: 1.0  # the DNN makes no progress at all
+    stops = [monitor(step, np.zeros(p.shape), 0.25 * step) for step in range(8)]
+    assert stops.index(True) == 4  # at 1.0 s it has spent what relaxation needs
