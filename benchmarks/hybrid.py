@@ -62,7 +62,7 @@ FULL = {
         ("randcoef2d", 1023, {"contrast": 100.0}),
     ],
     "relax_seconds": 15.0,
-    "switch_cases": [("paper1d", 1023, {}), ("modes2d", 63, {})],
+    "switch_cases": [("paper1d", 1023, {}), ("varcoef2d", 127, {"contrast": 3.0})],
     "switch_after": [0, 100, 200, 500, 1000, 2000],
 }
 QUICK = {
