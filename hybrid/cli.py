@@ -355,13 +355,7 @@ def _common(s: dict) -> dict[str, Any]:
 
 
 def _check_method_options(name: str, options: dict) -> None:
-    accepted = hybrid.REGISTRY.get(name).options
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"unknown option {', '.join(map(repr, unknown))} for method {name!r};"
-            f" valid options: {', '.join(sorted(accepted)) or 'none'}"
-        )
+    hybrid.REGISTRY.check_options(name, options)
 
 
 def _split_options(methods: list[str], options: dict) -> list[tuple[str, dict]]:

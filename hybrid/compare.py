@@ -141,13 +141,7 @@ def compare(
     """
     plan = [(m, {}) if isinstance(m, str) else (m[0], dict(m[1])) for m in methods]
     for name, options in plan:  # fail before running anything
-        accepted = hybrid.REGISTRY.get(name).options
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise ValueError(
-                f"unknown option {', '.join(map(repr, unknown))} for method {name!r};"
-                f" valid options: {', '.join(sorted(accepted)) or 'none'}"
-            )
+        hybrid.REGISTRY.check_options(name, options)
     results: list[SolveResult] = []
     for name, options in plan:
         if on_start is not None:

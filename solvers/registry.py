@@ -124,15 +124,20 @@ class Registry:
             return self.parent.get(name)
         raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(self.names())}")
 
-    def solve(self, problem, method: str, **kwargs):
+    def check_options(self, method: str, options) -> Method:
+        """The method, after checking that it accepts every name in ``options``."""
         m = self.get(method)
-        common = {k: kwargs.pop(k) for k in list(kwargs) if k in Settings.__dataclass_fields__}
-        unknown = sorted(set(kwargs) - set(m.options))
+        unknown = sorted(set(options) - set(m.options))
         if unknown:
             valid = ", ".join(sorted(m.options)) or "none"
             raise ValueError(
                 f"unknown option {', '.join(map(repr, unknown))} for method {method!r};"
                 f" valid options: {valid}"
             )
+        return m
+
+    def solve(self, problem, method: str, **kwargs):
+        common = {k: kwargs.pop(k) for k in list(kwargs) if k in Settings.__dataclass_fields__}
+        m = self.check_options(method, kwargs)
         settings = make_settings(problem, **common)
         return m.run(problem, settings, **kwargs)
