@@ -243,6 +243,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes; a smoke test")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
+    # Warm up: torch's import and numba's first calls are one-time costs, not the methods'.
+    for name in ("paper1d", "randcoef2d"):
+        p = problems.get(name, n=63)
+        for method in ("neural-pcg", "neural-twolevel", "dst-pcg", "amg", *RELAXATION):
+            hybrid.solve(p, method, rtol=1e-6, maxiter=50)
     rows = []
     for name, n, params in cfg["cases"]:
         row = run_case(name, n, params, cfg["relax_seconds"])
