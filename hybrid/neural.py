@@ -78,7 +78,11 @@ def _smooth(op, u, rhs, sweeps, direction):
 
 
 def _positive_int(name, value):
-    if isinstance(value, bool) or int(value) != value or value < 1:
+    try:
+        ok = not isinstance(value, bool) and int(value) == value and value >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
 
@@ -238,6 +242,9 @@ class HybridSolver:
         time axis starts after the setup (``info["setup_seconds"]``).
         """
         from solvers.registry import make_settings
+
+        if method not in ("neural-pcg", "neural-twolevel"):
+            raise ValueError(f"method must be 'neural-pcg' or 'neural-twolevel'; got {method!r}")
 
         problem = self.problem if f is None else self.problem.with_rhs(f)
         settings = make_settings(

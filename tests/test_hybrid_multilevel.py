@@ -167,6 +167,7 @@ def test_hybrid_solver_trains_once_for_many_right_hand_sides(monkeypatch, rng):
     [
         ({"coarse": "exact"}, "coarse must be one of neural, direct"),
         ({"levels": 0}, "levels must be an integer >= 1"),
+        ({"levels": "many"}, "levels must be an integer >= 1, got 'many'"),
         ({"initial": "random"}, "initial must be one of dnn, zero"),
         ({"sweeps": 1.5}, "sweeps must be an integer >= 1"),
         ({"lr": -1.0}, "lr must be a finite number > 0"),
