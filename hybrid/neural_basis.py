@@ -75,6 +75,18 @@ class NeuralBasis:
         return out * self.problem.distance(*coords) + self.problem.lift(*coords)
 
 
+def import_torch():
+    """Import torch and what its first optimiser imports lazily (``torch._dynamo``).
+
+    About 3 s once per process: a cost of starting torch, not of training,
+    so callers run it before their clocks start.
+    """
+    import torch
+    import torch._dynamo
+
+    return torch
+
+
 def train_basis(
     problem, *, width=64, depth=2, sample=63, steps=300, lr=1e-2, seed=0, device="auto"
 ) -> NeuralBasis:
@@ -111,10 +123,7 @@ def train_basis(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was asked for, but torch finds no CUDA device")
-    # The first optimiser imports torch._dynamo (about 2 s, once per process):
-    # a cost of starting torch, not of training, so it stays off the clock.
-    import torch._dynamo
-
+    import_torch()
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     shape = tuple(min(int(sample), n) for n in problem.shape)
