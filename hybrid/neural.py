@@ -356,30 +356,30 @@ class HybridSolver:
         return u
 
 
-def _run_method(name):
-    def run(problem, settings, enrich=True, enrich_above=0.5, **options):
-        hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
-        return hs._run(
-            problem, settings, name, enrich, enrich_above, offset=hs.setup_seconds, options=options
-        )
-
-    return run
-
-
-REGISTRY.register(
+@REGISTRY.register(
     "neural-twolevel",
     "multilevel cycles whose coarsest space is a network's features; energy-monotone",
     TWOLEVEL_OPTIONS,
-)(_run_method("neural-twolevel"))
+)
+def _neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options):
+    hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
+    recorded = {**options, "enrich": enrich, "enrich_above": enrich_above}
+    return hs._run(
+        problem,
+        settings,
+        "neural-twolevel",
+        enrich,
+        enrich_above,
+        offset=hs.setup_seconds,
+        options=recorded,
+    )
 
 
-def _run_pcg(problem, settings, **options):
+@REGISTRY.register(
+    "neural-pcg", "CG preconditioned by the symmetric neural multilevel cycle", OPTIONS
+)
+def _neural_pcg(problem, settings, **options):
     hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
     return hs._run(
         problem, settings, "neural-pcg", False, 0.5, offset=hs.setup_seconds, options=options
     )
-
-
-REGISTRY.register(
-    "neural-pcg", "CG preconditioned by the symmetric neural multilevel cycle", OPTIONS
-)(_run_pcg)
