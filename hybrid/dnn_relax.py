@@ -33,6 +33,7 @@ the time relaxation needs (the ski-rental argument).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -125,15 +126,11 @@ class LowBandMonitor:
 
 
 def _shifted(history: History, iterations: int, seconds: float) -> History:
-    return History(
+    """``history`` moved along its axes by ``iterations`` and ``seconds``."""
+    return dataclasses.replace(
+        history,
         iteration=history.iteration + iterations,
         seconds=history.seconds + seconds,
-        relative_residual=history.relative_residual,
-        relative_error=history.relative_error,
-        modes=history.modes,
-        modal_error=history.modal_error,
-        band_error=history.band_error,
-        phase=history.phase,
         events=[
             {**e, "iteration": e["iteration"] + iterations, "seconds": e["seconds"] + seconds}
             for e in history.events
@@ -218,7 +215,7 @@ def _make(name: str, relaxation: str):
         hist2 = _shifted(r2.history, dnn_done, dnn_seconds)
         switch_event = {"label": "switch", "iteration": dnn_done, "seconds": dnn_seconds}
         history = History.concatenate([h for h in (hist1, hist2) if h is not None])
-        history = History(**{**history.__dict__, "events": [*history.events, switch_event]})
+        history = dataclasses.replace(history, events=[*history.events, switch_event])
         options = {
             "switch": switch,
             "switch_after": switch_after,

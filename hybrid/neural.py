@@ -319,11 +319,11 @@ class HybridSolver:
                 return u, True, it, ""
             if stagnation.stalled(res):
                 return u, False, it, stagnation.message()
-            if out_of_budget(settings, it, rec) or (settings.maxiter is None and it >= MAXITER):
+            if out_of_budget(settings, it, rec, default_maxiter=MAXITER):
                 return u, False, it, "budget exhausted (maxiter or max_seconds)"
             if not np.isfinite(res) or res > 1e6:
                 return u, False, it, f"diverged at cycle {it}: relative residual {res:.3g}"
-            before = u.copy()
+            before = u.copy() if enrich else None
             self.step(u, f)
             r = problem.residual(u)
             new_res = float(np.linalg.norm(r)) / f_norm

@@ -65,7 +65,7 @@ def pcg(
             rz = float(np.vdot(r, z))
         if stagnation.stalled(rel):
             return u, False, it, stagnation.message()
-        if out_of_budget(settings, it, recorder) or (settings.maxiter is None and it >= MAXITER):
+        if out_of_budget(settings, it, recorder, default_maxiter=MAXITER):
             return u, False, it, "budget exhausted (maxiter or max_seconds)"
         if not np.isfinite(rel):
             return u, False, it, "diverged: the residual is not finite"

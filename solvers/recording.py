@@ -187,9 +187,13 @@ class Recorder:
         )
 
 
-def out_of_budget(settings, iteration: int, recorder: Recorder) -> bool:
-    """True when ``maxiter`` steps are done or ``max_seconds`` have passed."""
-    if settings.maxiter is not None and iteration >= settings.maxiter:
+def out_of_budget(settings, iteration: int, recorder: Recorder, default_maxiter=None) -> bool:
+    """True when ``maxiter`` steps are done or ``max_seconds`` have passed.
+
+    ``default_maxiter`` caps a method's steps when the caller gave no ``maxiter``.
+    """
+    maxiter = settings.maxiter if settings.maxiter is not None else default_maxiter
+    if maxiter is not None and iteration >= maxiter:
         return True
     return settings.max_seconds is not None and recorder.elapsed() >= settings.max_seconds
 
