@@ -1,5 +1,7 @@
 """The neural multilevel hybrids: transfers, the cycle, convergence, reuse."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -192,3 +194,23 @@ def test_an_unreachable_rtol_stops_as_stagnated_not_forever(method):
     r = hybrid.solve(p, method, rtol=1e-30, train_steps=10)
     assert not r.converged and r.message.startswith("stagnated")
     assert r.relative_error < 1e-10 and r.iterations < 100
+
+
+def test_setup_time_leaves_out_compiling_the_kernels(monkeypatch):
+    import hybrid.neural
+
+    calls = []
+    real = hybrid.neural._smooth
+
+    def slow_first(*args):
+        if not calls:
+            time.sleep(0.5)  # as numba compiling the smoother in a fresh process would
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(hybrid.neural, "_smooth", slow_first)
+    hs = HybridSolver(problems.get("random2d", n=63), coarse="direct", initial="zero")
+    assert len(calls) >= 1
+    assert hs.setup_seconds < 0.25, hs.setup_seconds
+    r = hs.solve(rtol=1e-10)
+    assert r.converged

@@ -1,6 +1,7 @@
 """Reference solvers against the gold discrete solution, and the result file."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -135,3 +136,20 @@ def test_default_cadence_records_about_200_points_whatever_the_length(maxiter):
     assert len(steps) <= 230
     if maxiter is not None and maxiter <= 200:
         assert len(steps) == maxiter + 1  # short runs: every step
+
+
+def test_dst_pcg_warms_its_kernels_off_the_clock(monkeypatch):
+    p = problems.get("varcoef2d", n=31)
+    calls = []
+    real = type(p).apply
+
+    def slow_first(self, *args, **kwargs):
+        if not calls:
+            time.sleep(0.5)  # as numba's first call in a process would
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(p), "apply", slow_first)
+    r = hybrid.solve(p, "dst-pcg", rtol=1e-8)
+    assert r.converged and len(calls) >= 2
+    assert r.seconds < 0.25, r.seconds
