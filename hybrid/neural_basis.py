@@ -194,7 +194,8 @@ def a_orthonormalize(phi: np.ndarray, apply_A, rtol: float = 1e-10) -> np.ndarra
     apply_A : callable
         ``A @ v`` for a vector of length ``N``.
     """
-    A_phi = np.column_stack([apply_A(phi[:, j]) for j in range(phi.shape[1])])
+    # contiguous columns: a strided view would make numba compile another apply kernel
+    A_phi = np.column_stack([apply_A(np.ascontiguousarray(phi[:, j])) for j in range(phi.shape[1])])
     G = phi.T @ A_phi
     G = 0.5 * (G + G.T)
     mu, V = np.linalg.eigh(G)
