@@ -214,3 +214,30 @@ def test_setup_time_leaves_out_compiling_the_kernels(monkeypatch):
     assert hs.setup_seconds < 0.25, hs.setup_seconds
     r = hs.solve(rtol=1e-10)
     assert r.converged
+
+
+def test_the_dnn_initial_guess_is_on_the_clock(monkeypatch):
+    # it was once computed before the clock started: 0.6 s at 1023^2 left out
+    p = problems.get("random2d", n=63)
+    hs = HybridSolver(p, train_steps=5)
+    real = hs.basis_net.predict
+
+    def slow_predict(grid):
+        time.sleep(0.3)
+        return real(grid)
+
+    monkeypatch.setattr(hs.basis_net, "predict", slow_predict)
+    r = hs.solve(rtol=1e-8)  # the problem's own f: the DNN guess is used
+    assert r.converged and r.seconds >= 0.3
+    assert r.history.seconds[0] >= 0.3  # the first record comes after the guess
+
+
+def test_the_dnn_initial_guess_is_the_coarse_prediction_interpolated():
+    p = problems.get("varcoef2d", n=63)
+    hs = HybridSolver(p, train_steps=5)
+    coarse = hs.levels[-1].shape
+    u = hs.basis_net.predict(Grid(coarse, p.grid.lower, p.grid.upper))
+    for _ in hs.levels[1:]:
+        u = prolong(u)
+    np.testing.assert_array_equal(hs.initial_guess(p), u)
+    assert not hs.initial_guess(p.with_rhs(np.ones(p.shape))).any()  # another f: zero
