@@ -398,6 +398,30 @@ def test_interrupted_method_keeps_what_it_recorded(monkeypatch):
     )
 
 
+def interrupt_solve(args, ready, *, env=None, delay=0.0):
+    """Start ``fpsolve solve ARGS``, wait for a line that satisfies ``ready`` (one of
+    ``"stdout"``/``"stderr"`` and a prefix), send Ctrl-C ``delay`` s later; return
+    ``(returncode, stdout, stderr)``."""
+    stream, prefix = ready
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybrid", "solve", *map(str, args)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a shell's background job ignores SIGINT, and children inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    try:
+        first = getattr(proc, stream).readline()
+        assert first.startswith(prefix), first
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, first + stdout if stream == "stdout" else stdout, stderr
+
+
 def test_ctrl_c_during_cold_start_exits_130_cleanly(tmp_path):
     # An empty numba cache makes the kernels compile (seconds) right after
     # "running jacobi ...", so the interrupt lands while they compile; inside
@@ -406,21 +430,13 @@ def test_ctrl_c_during_cold_start_exits_130_cleanly(tmp_path):
     # timing, so this is a smoke test: the deterministic check of the deferral
     # is the doctest of problems._numba.deferred_interrupt.
     out = tmp_path / "int"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hybrid", "solve", "--problem", "random2d", "--n", "63",
-         "--method", "jacobi", "--rtol", "0", "--maxiter", "100000000", "--out", str(out)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    code, _, stderr = interrupt_solve(
+        ["--problem", "random2d", "--n", 63, "--method", "jacobi", "--rtol", 0,
+         "--maxiter", 100000000, "--out", out],
+        ("stdout", "running jacobi"),
+        env={"NUMBA_CACHE_DIR": str(tmp_path / "numba")},
     )  # fmt: skip
-    try:
-        assert proc.stdout.readline().startswith("running jacobi")
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, stderr
+    assert code == 130, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
     d = json.loads((out / "result.json").read_text())
     assert d["interrupted"] is True and d["converged"] is False
@@ -429,25 +445,13 @@ def test_ctrl_c_during_cold_start_exits_130_cleanly(tmp_path):
 def test_ctrl_c_writes_partial_result_and_exits_130(tmp_path):
     method = "jacobi" if "jacobi" in hybrid.methods() else "amg"
     out = tmp_path / "int"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hybrid", "solve", "--problem", "random2d", "--n", "63",
-         "--method", method, "--rtol", "0", "--maxiter", "100000000", "--record-every", "50",
-         "--out", str(out), "--verbose"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # a shell's background job ignores SIGINT, and children inherit that
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    code, stdout, stderr = interrupt_solve(
+        ["--problem", "random2d", "--n", 63, "--method", method, "--rtol", 0,
+         "--maxiter", 100000000, "--record-every", 50, "--out", out, "--verbose"],
+        ("stderr", f"[{method}]"),  # the first per-record line: the method is running
+        delay=1.0,
     )  # fmt: skip
-    try:
-        first = proc.stderr.readline()  # the first per-record line: the method is running
-        assert first.startswith(f"[{method}]"), first
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, stderr
+    assert code == 130, stderr
     assert "Traceback" not in stderr and "interrupted" in stdout
     d = json.loads((out / "result.json").read_text())
     check_result_dict(d, method=method, interrupted=True)
