@@ -15,6 +15,12 @@ the direction of the flux (exact for 1D conduction in series), averaged
 with weights ``1/4, 1/2, 1/4`` across it (2D), and ``c`` is injected. They
 keep the 5-point structure, so the same numba smoothers serve every level.
 
+A grid whose size is not ``2^k - 1`` on some axis first takes one
+non-nested step to a ``2^k - 1`` grid (:func:`nesting_size`): its operator
+is resampled (``log a`` and ``c`` interpolated linearly to the coarse faces
+and points) and the transfer is :class:`hybrid.transfer.Linear`; below it
+every step nests.
+
 The V-cycle on level ``l`` for ``A_l u = b``:
 
 .. math::
@@ -30,11 +36,14 @@ symmetric preconditioner (usable inside CG).
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 
 import numpy as np
+import scipy.sparse as sp
 
-from hybrid.transfer import coarse_shape, prolong_add, restrict
+from hybrid.transfer import coarse_shape, transfer
 from problems import Operator
 
 
@@ -62,16 +71,90 @@ def coarsen_operator(op: Operator) -> Operator:
     )
 
 
+def _is_nesting(n: int) -> bool:
+    return n >= 1 and (n + 1) & n == 0  # n = 2^k - 1
+
+
+def nesting_size(n: int) -> int:
+    """The coarse size for ``n`` points: ``(n - 1) / 2`` if ``n = 2^k - 1``, else the
+    ``2^k - 1`` whose ratio ``n / m`` is nearest 2 (in log scale).
+
+    >>> nesting_size(1023), nesting_size(1000), nesting_size(600), nesting_size(100)
+    (511, 511, 255, 63)
+    """
+    if _is_nesting(n):
+        return (n - 1) // 2
+    below = (1 << (n + 1).bit_length() - 1) - 1  # the largest 2^k - 1 below n
+    candidates = [m for m in (below, (below - 1) // 2) if m >= 1]
+    return min(candidates, key=lambda m: abs(math.log(n / m / 2.0)))
+
+
+def _resample_matrix(src: np.ndarray, dst: np.ndarray) -> sp.csr_matrix:
+    """Linear interpolation from values at positions ``src`` to ``dst`` (constant beyond)."""
+    t = np.interp(dst, src, np.arange(len(src), dtype=np.float64))
+    j0 = np.minimum(np.floor(t).astype(np.int64), len(src) - 1)
+    w = t - j0
+    j1 = np.minimum(j0 + 1, len(src) - 1)
+    rows = np.arange(len(dst))
+    return sp.csr_matrix(
+        (np.concatenate([1.0 - w, w]), (np.concatenate([rows, rows]), np.concatenate([j0, j1]))),
+        shape=(len(dst), len(src)),
+    )
+
+
+def resample_operator(op: Operator, shape: tuple[int, ...]) -> Operator:
+    """Rediscretise ``op`` on a non-nested grid of ``shape`` interior points (same domain).
+
+    ``log a`` is interpolated linearly from the fine faces to the coarse ones
+    (a geometric mean, suited to log-normal coefficients) and ``c`` from the
+    fine points to the coarse ones.
+    """
+    length = [hd * (n + 1) for hd, n in zip(op.h, op.shape, strict=True)]
+    h = tuple(L / (m + 1) for L, m in zip(length, shape, strict=True))
+
+    def points(hd, n):  # interior points
+        return hd * np.arange(1, n + 1)
+
+    def faces(hd, n):  # the n + 1 faces between them and the boundary
+        return hd * (np.arange(n + 1) + 0.5)
+
+    def resample(values, axes):
+        out = values
+        for axis, (src, dst) in enumerate(axes):
+            out = np.moveaxis(_resample_matrix(src, dst) @ np.moveaxis(out, axis, 0), 0, axis)
+        return np.ascontiguousarray(out)
+
+    n, m = op.shape, shape
+    new_faces = []
+    for d in range(op.dim):
+        axes = [
+            (faces(op.h[k], n[k]), faces(h[k], m[k]))
+            if k == d
+            else (points(op.h[k], n[k]), points(h[k], m[k]))
+            for k in range(op.dim)
+        ]
+        new_faces.append(np.exp(resample(np.log(op.faces[d]), axes)))
+    c = resample(op.c, [(points(op.h[k], n[k]), points(h[k], m[k])) for k in range(op.dim)])
+    return Operator(tuple(new_faces), c, h)
+
+
 def build_levels(op: Operator, coarsest: int = 15, max_levels: int | None = None) -> list[Operator]:
-    """Operators from fine to coarse, coarsening while every axis keeps ``>= coarsest`` points."""
+    """Operators from fine to coarse, coarsening while every axis keeps ``>= coarsest`` points.
+
+    Grids of ``2^k - 1`` points per axis nest all the way down; any other
+    grid first takes one non-nested step (:func:`nesting_size`,
+    :func:`resample_operator`).
+    """
     if coarsest < 3:
         raise ValueError(f"coarsest must be >= 3 points per axis, got {coarsest}")
     levels = [op]
     while max_levels is None or len(levels) < max_levels:
-        shape = coarse_shape(levels[-1].shape)
+        fine = levels[-1]
+        nested = all(_is_nesting(n) for n in fine.shape)
+        shape = coarse_shape(fine.shape) if nested else tuple(map(nesting_size, fine.shape))
         if shape is None or min(shape) < coarsest:
             break
-        levels.append(coarsen_operator(levels[-1]))
+        levels.append(coarsen_operator(fine) if nested else resample_operator(fine, shape))
     return levels
 
 
@@ -101,6 +184,8 @@ class VCycle:
         self.coarse_solve = coarse_solve
         self.sweeps = sweeps
         self._scratch = [np.empty(op.shape) for op in levels]
+        #: ``transfers[l]`` moves between levels ``l`` and ``l + 1``.
+        self.transfers = [transfer(a.shape, b.shape) for a, b in itertools.pairwise(levels)]
 
     def __call__(self, b: np.ndarray, u: np.ndarray | None = None, level: int = 0) -> np.ndarray:
         """Apply one cycle to ``A_level u = b`` (from ``u``, or zero), returning ``u``."""
@@ -113,7 +198,8 @@ class VCycle:
         self.smooth(op, u, b, self.sweeps, "forward")
         r = op.apply(u, self._scratch[level])
         np.subtract(b, r, out=r)
-        prolong_add(self(restrict(r), None, level + 1), u)
+        t = self.transfers[level]
+        t.prolong_add(self(t.restrict(r), None, level + 1), u)
         self.smooth(op, u, b, self.sweeps, "backward")
         return u
 

@@ -39,7 +39,6 @@ import scipy.linalg as sla
 from hybrid import REGISTRY
 from hybrid.multilevel import VCycle, build_levels
 from hybrid.neural_basis import a_orthonormalize, import_torch, train_basis
-from hybrid.transfer import prolong, restrict
 from problems import Grid
 from problems._numba import warm_up
 from solvers.krylov import compile_kernels, pcg
@@ -190,11 +189,6 @@ class HybridSolver:
         self.setup_seconds = time.perf_counter() - t0 - warm
         self.enrichments = 0
         self.note = ""
-        if levels == "auto" and len(self.levels) == 1 and min(problem.shape) >= 2 * coarsest + 1:
-            self.note = (
-                f"grid {problem.shape} has no nested coarse grid (an even n): two-level method on"
-                " the fine grid, whose rate degrades with n; n = 2^k - 1 (e.g. 255, 1023) coarsens"
-            )
 
     # -- the coarsest level ------------------------------------------------------
     def _apply_coarse(self, v):
@@ -217,8 +211,8 @@ class HybridSolver:
         if self.Q is None:
             return False
         v = direction
-        for _ in range(len(self.levels) - 1):
-            v = restrict(v)
+        for t in self.cycle.transfers:
+            v = t.restrict(v)
         v = v.ravel()
         Av = self._apply_coarse(v)
         norm_before = np.sqrt(max(float(v @ Av), 0.0))
@@ -244,8 +238,8 @@ class HybridSolver:
             return np.zeros(problem.shape)
         coarse = self.levels[-1].shape
         u = self.basis_net.predict(Grid(coarse, problem.grid.lower, problem.grid.upper))
-        for _ in self.levels[1:]:
-            u = prolong(u)
+        for t in reversed(self.cycle.transfers):
+            u = t.prolong(u)
         return u
 
     def solve(
@@ -371,7 +365,8 @@ class HybridSolver:
         if len(self.levels) == 1:
             delta = self._coarse_solve(r)
         else:
-            delta = prolong(self.cycle(restrict(r), None, 1))
+            t = self.cycle.transfers[0]
+            delta = t.prolong(self.cycle(t.restrict(r), None, 1))
         d_a_d = float(np.vdot(delta, op.apply(delta)))
         if d_a_d > 0:
             u += (float(np.vdot(delta, r)) / d_a_d) * delta

@@ -1,4 +1,4 @@
-r"""Grid transfer between nested grids: linear interpolation and full weighting.
+r"""Grid transfer: linear interpolation and full weighting, nested or not.
 
 A coarse grid with ``m`` interior points per axis nests in the fine grid with
 ``n = 2m + 1``: coarse point ``i`` is fine point ``2i + 1`` (0-based). In 1D
@@ -11,11 +11,20 @@ with zero beyond the boundary, and the tensor product in 2D. Restriction is
 full weighting, ``R = P^T / 2^d``, so ``R`` maps a residual of the operator
 scaled by ``1/h^2`` to the coarse grid's scaling, and ``R = c P^T`` keeps a
 V-cycle symmetric.
+
+Grids whose size is not ``2^k - 1`` do not nest all the way down. For them
+:class:`Linear` interpolates linearly between any two vertex grids on the
+same domain, with ``R = (h / H)^d P^T`` (which is full weighting when the
+grids nest), so the hierarchy can start with one non-nested step to a
+``2^k - 1`` grid (:func:`hybrid.multilevel.build_levels`).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import scipy.sparse as sp
 
 from hybrid import _transfer_kernels as _k
 from problems._numba import PARALLEL_THRESHOLD
@@ -97,3 +106,79 @@ def restrict(r: np.ndarray) -> np.ndarray:
     else:
         _k.restrict_2d(r, out)
     return out
+
+
+def interpolation_matrix(n: int, m: int) -> sp.csr_matrix:
+    """Linear interpolation from ``m`` to ``n`` interior points of the same interval (``n x m``).
+
+    Point ``i`` sits at ``(i + 1) / (n + 1)`` of the interval, and the
+    boundary values are zero. With ``n = 2m + 1`` this is the nested ``P``.
+
+    >>> interpolation_matrix(3, 1).toarray().ravel().tolist()
+    [0.5, 1.0, 0.5]
+    """
+    t = np.arange(1, n + 1) * (m + 1) / (n + 1) - 1.0  # fine points in coarse index units
+    j0 = np.floor(t).astype(np.int64)
+    w = t - j0
+    rows, cols, vals = [], [], []
+    for j, weight in ((j0, 1.0 - w), (j0 + 1, w)):
+        keep = (j >= 0) & (j < m) & (weight > 1e-14)
+        rows.append(np.flatnonzero(keep))
+        cols.append(j[keep])
+        vals.append(weight[keep])
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, m)
+    )
+
+
+class Nested:
+    """The transfer between a grid and its nested coarse grid (the numba kernels)."""
+
+    def restrict(self, r: np.ndarray) -> np.ndarray:
+        return restrict(r)
+
+    def prolong_add(self, e: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return prolong_add(e, u)
+
+    def prolong(self, e: np.ndarray) -> np.ndarray:
+        return prolong(e)
+
+
+class Linear:
+    """Linear interpolation ``P`` between any two vertex grids; ``R = (h / H)^d P^T``.
+
+    Parameters
+    ----------
+    fine, coarse : tuple of int
+        Interior points per axis of the two grids (same domain).
+    """
+
+    def __init__(self, fine: tuple[int, ...], coarse: tuple[int, ...]):
+        if len(fine) != len(coarse):
+            raise ValueError(f"grids {fine} and {coarse} differ in dimension")
+        self.fine, self.coarse = tuple(fine), tuple(coarse)
+        self.P = [interpolation_matrix(n, m) for n, m in zip(fine, coarse, strict=True)]
+        self.PT = [P.T.tocsr() for P in self.P]
+        self.scale = math.prod((m + 1) / (n + 1) for n, m in zip(fine, coarse, strict=True))
+
+    @staticmethod
+    def _apply(mats, x: np.ndarray) -> np.ndarray:
+        y = mats[0] @ x
+        if x.ndim == 2:
+            y = (mats[1] @ y.T).T
+        return np.ascontiguousarray(y)
+
+    def restrict(self, r: np.ndarray) -> np.ndarray:
+        return self.scale * self._apply(self.PT, r)
+
+    def prolong(self, e: np.ndarray) -> np.ndarray:
+        return self._apply(self.P, e)
+
+    def prolong_add(self, e: np.ndarray, u: np.ndarray) -> np.ndarray:
+        u += self.prolong(e)
+        return u
+
+
+def transfer(fine: tuple[int, ...], coarse: tuple[int, ...]) -> Nested | Linear:
+    """:class:`Nested` where ``coarse`` nests in ``fine``, else :class:`Linear`."""
+    return Nested() if coarse_shape(tuple(fine)) == tuple(coarse) else Linear(fine, coarse)

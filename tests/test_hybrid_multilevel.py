@@ -8,13 +8,17 @@ import pytest
 import hybrid
 import problems
 from hybrid import HybridSolver
-from hybrid.multilevel import build_levels, coarsen_operator
+from hybrid.multilevel import build_levels, coarsen_operator, resample_operator
 from hybrid.transfer import (
+    Linear,
+    Nested,
     coarse_shape,
+    interpolation_matrix,
     prolong,
     prolong_reference,
     restrict,
     restrict_reference,
+    transfer,
 )
 from problems import Grid, Problem
 
@@ -51,7 +55,7 @@ def test_coarse_operator_of_constant_coefficients_is_the_coarse_discretisation()
     assert abs(diff).max() < 1e-10 * abs(coarse.matrix()).max()
 
 
-def test_levels_stop_at_the_coarsest_size_and_at_even_grids():
+def test_levels_stop_at_the_coarsest_size_and_other_grids_nest_after_one_step():
     p = problems.get("random2d", n=255)
     assert [op.shape for op in build_levels(p.operator, coarsest=15)] == [
         (255, 255),
@@ -60,8 +64,45 @@ def test_levels_stop_at_the_coarsest_size_and_at_even_grids():
         (31, 31),
         (15, 15),
     ]
-    assert len(build_levels(problems.get("random2d", n=64).operator)) == 1
     assert coarse_shape((64,)) is None
+    shapes = [op.shape for op in build_levels(problems.get("random2d", n=64).operator)]
+    assert shapes == [(64, 64), (31, 31), (15, 15)]
+    shapes = [op.shape for op in build_levels(problems.get("paper1d", n=100).operator)]
+    assert shapes == [(100,), (63,), (31,), (15,)]
+
+
+@pytest.mark.parametrize(("n", "m"), [(7, 3), (10, 3), (100, 63), (600, 255)])
+def test_linear_transfer(n, m):
+    P = interpolation_matrix(n, m)
+    # P interpolates linearly between the coarse values, zero at the boundary; and
+    # R = (h / H)^d P^T, so <R r, e> = (h / H)^d <r, P e>
+    x_f = np.arange(1, n + 1) / (n + 1)
+    x_c = np.arange(1, m + 1) / (m + 1)
+    g = np.sin(np.pi * x_c)
+    np.testing.assert_allclose(P @ g, np.interp(x_f, [0, *x_c, 1], [0, *g, 0]), atol=1e-14)
+    t = Linear((n, n + 3), (m, m))
+    rng = np.random.default_rng(0)
+    r, e = rng.standard_normal((n, n + 3)), rng.standard_normal((m, m))
+    h_over_H = (m + 1) / (n + 1) * (m + 1) / (n + 4)
+    np.testing.assert_allclose(np.vdot(t.restrict(r), e), h_over_H * np.vdot(r, t.prolong(e)))
+
+
+def test_linear_transfer_is_full_weighting_on_nested_grids():
+    rng = np.random.default_rng(1)
+    r, e = rng.standard_normal((31, 15)), rng.standard_normal((15, 7))
+    t = Linear((31, 15), (15, 7))
+    np.testing.assert_allclose(t.restrict(r), restrict_reference(r), atol=1e-14)
+    np.testing.assert_allclose(t.prolong(e), prolong_reference(e), atol=1e-14)
+    assert isinstance(transfer((31, 15), (15, 7)), Nested)
+    assert isinstance(transfer((30, 15), (15, 7)), Linear)
+
+
+def test_resampled_constant_operator_is_the_rediscretised_one():
+    fine = problems.get("helmholtz2d", n=100)
+    coarse = problems.get("helmholtz2d", n=63)
+    resampled = resample_operator(fine.operator, (63, 63))
+    diff = resampled.matrix() - coarse.operator.matrix()
+    assert abs(diff).max() < 1e-10 * abs(coarse.operator.matrix()).max()
 
 
 def _dense(linear_map, shape):
@@ -181,11 +222,17 @@ def test_bad_hybrid_options_are_rejected(options, message):
 
 
 @pytest.mark.parametrize("method", ["neural-pcg", "neural-twolevel"])
-def test_grids_without_a_nested_coarse_grid_fall_back_to_two_levels_and_say_so(method):
-    p = problems.get("random2d", n=40)
-    r = hybrid.solve(p, method, rtol=1e-8, train_steps=10)
-    assert r.converged and r.info["levels"] == 1
-    assert "no nested coarse grid" in r.message
+@pytest.mark.parametrize(
+    ("name", "n", "nested_n"), [("paper1d", 1000, 1023), ("randcoef2d", 100, 127)]
+)
+def test_grids_of_any_size_converge_like_nested_ones(method, name, n, nested_n):
+    p = problems.get(name, n=n)
+    r = hybrid.solve(p, method, rtol=1e-10, train_steps=10)
+    assert r.converged and r.info["levels"] >= 3
+    err = np.linalg.norm(r.u - p.reference()) / np.linalg.norm(p.reference())
+    assert err < 1e-8
+    nested = hybrid.solve(problems.get(name, n=nested_n), method, rtol=1e-10, train_steps=10)
+    assert r.iterations <= 1.5 * nested.iterations + 2, (r.iterations, nested.iterations)
 
 
 @pytest.mark.parametrize("method", ["neural-pcg", "neural-twolevel"])
