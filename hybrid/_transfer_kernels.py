@@ -78,3 +78,27 @@ restrict_2d = _make_restrict_2d(False)
 restrict_2d_parallel = _make_restrict_2d(True)
 prolong_add_2d = _make_prolong_add_2d(False)
 prolong_add_2d_parallel = _make_prolong_add_2d(True)
+
+
+# -- non-nested grids: a sparse (CSR) matrix applied along one axis of a 2D array -----
+@jit(parallel=True)
+def csr_along_rows(indptr, indices, data, x, out, scale):
+    """``out += scale M x`` (``M`` in CSR, applied along axis 0 of ``x``)."""
+    for i in prange(out.shape[0]):
+        for k in range(indptr[i], indptr[i + 1]):
+            w = scale * data[k]
+            src = x[indices[k]]
+            for j in range(out.shape[1]):
+                out[i, j] += w * src[j]
+
+
+@jit(parallel=True)
+def csr_along_columns(indptr, indices, data, x, out, scale):
+    """``out += scale x M^T`` (``M`` in CSR, applied along axis 1 of ``x``)."""
+    for i in prange(x.shape[0]):
+        row = x[i]
+        for jj in range(out.shape[1]):
+            s = 0.0
+            for k in range(indptr[jj], indptr[jj + 1]):
+                s += data[k] * row[indices[k]]
+            out[i, jj] += scale * s

@@ -162,21 +162,29 @@ class Linear:
         self.scale = math.prod((m + 1) / (n + 1) for n, m in zip(fine, coarse, strict=True))
 
     @staticmethod
-    def _apply(mats, x: np.ndarray) -> np.ndarray:
-        y = mats[0] @ x
-        if x.ndim == 2:
-            y = (mats[1] @ y.T).T
-        return np.ascontiguousarray(y)
+    def _apply(mats, x: np.ndarray, scale: float, out: np.ndarray) -> np.ndarray:
+        """``out += scale (M_0 x M_1^T)`` by two numba passes (``M_0 x`` in 1D)."""
+        x2 = x.reshape(x.shape[0], -1)  # 1D: one column
+        rows = mats[0]
+        if x.ndim == 1:
+            _k.csr_along_rows(rows.indptr, rows.indices, rows.data, x2, out.reshape(-1, 1), scale)
+            return out
+        tmp = np.zeros((rows.shape[0], x.shape[1]))
+        _k.csr_along_rows(rows.indptr, rows.indices, rows.data, x2, tmp, 1.0)
+        cols = mats[1]
+        _k.csr_along_columns(cols.indptr, cols.indices, cols.data, tmp, out, scale)
+        return out
 
     def restrict(self, r: np.ndarray) -> np.ndarray:
-        return self.scale * self._apply(self.PT, r)
+        r = np.ascontiguousarray(r, dtype=np.float64)
+        return self._apply(self.PT, r, self.scale, np.zeros(self.coarse))
 
     def prolong(self, e: np.ndarray) -> np.ndarray:
-        return self._apply(self.P, e)
+        e = np.ascontiguousarray(e, dtype=np.float64)
+        return self._apply(self.P, e, 1.0, np.zeros(self.fine))
 
     def prolong_add(self, e: np.ndarray, u: np.ndarray) -> np.ndarray:
-        u += self.prolong(e)
-        return u
+        return self._apply(self.P, np.ascontiguousarray(e, dtype=np.float64), 1.0, u)
 
 
 def transfer(fine: tuple[int, ...], coarse: tuple[int, ...]) -> Nested | Linear:
