@@ -175,16 +175,26 @@ class Linear:
         _k.csr_along_columns(cols.indptr, cols.indices, cols.data, tmp, out, scale)
         return out
 
+    @staticmethod
+    def _checked(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
+        if x.shape != shape:  # the kernels do not bounds-check
+            raise ValueError(f"{what} must have shape {shape}, got {x.shape}")
+        return np.ascontiguousarray(x, dtype=np.float64)
+
     def restrict(self, r: np.ndarray) -> np.ndarray:
-        r = np.ascontiguousarray(r, dtype=np.float64)
+        r = self._checked(r, self.fine, "the fine-grid residual")
         return self._apply(self.PT, r, self.scale, np.zeros(self.coarse))
 
     def prolong(self, e: np.ndarray) -> np.ndarray:
-        e = np.ascontiguousarray(e, dtype=np.float64)
+        e = self._checked(e, self.coarse, "the coarse-grid correction")
         return self._apply(self.P, e, 1.0, np.zeros(self.fine))
 
     def prolong_add(self, e: np.ndarray, u: np.ndarray) -> np.ndarray:
-        return self._apply(self.P, np.ascontiguousarray(e, dtype=np.float64), 1.0, u)
+        """``u += P e`` in place (``u`` C-contiguous float64 of the fine shape)."""
+        e = self._checked(e, self.coarse, "the coarse-grid correction")
+        if u.shape != self.fine or u.dtype != np.float64 or not u.flags.c_contiguous:
+            raise ValueError(f"u must be C-contiguous float64 of shape {self.fine}")
+        return self._apply(self.P, e, 1.0, u)
 
 
 def transfer(fine: tuple[int, ...], coarse: tuple[int, ...]) -> Nested | Linear:

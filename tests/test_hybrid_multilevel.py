@@ -90,6 +90,16 @@ def test_linear_transfer(n, m):
     np.testing.assert_allclose(np.vdot(t.restrict(r), e), h_over_H * np.vdot(r, t.prolong(e)))
 
 
+def test_linear_transfer_rejects_wrong_shapes():
+    t = Linear((20, 20), (7, 7))
+    with pytest.raises(ValueError, match=r"shape \(20, 20\)"):
+        t.restrict(np.zeros((21, 20)))
+    with pytest.raises(ValueError, match=r"shape \(7, 7\)"):
+        t.prolong_add(np.zeros((8, 7)), np.zeros((20, 20)))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        t.prolong_add(np.zeros((7, 7)), np.zeros((20, 20)).T[:, :])
+
+
 def test_linear_transfer_is_full_weighting_on_nested_grids():
     rng = np.random.default_rng(1)
     r, e = rng.standard_normal((31, 15)), rng.standard_normal((15, 7))
