@@ -61,13 +61,18 @@ _SERIAL = _make_kernels(parallel=False)
 _PARALLEL = _make_kernels(parallel=True)
 
 
+def _kernels(size: int):
+    """``(update, direction, dot)`` for vectors of ``size`` entries."""
+    return _PARALLEL if size >= PARALLEL_THRESHOLD else _SERIAL
+
+
 def compile_kernels(shape) -> None:
     """Compile (or load) the vector kernels :func:`pcg` uses on grids of ``shape``.
 
     For callers to run under :func:`problems._numba.warm_up` before their clock.
     """
     a = np.zeros(math.prod(shape))
-    update, direction, dot = _PARALLEL if a.size >= PARALLEL_THRESHOLD else _SERIAL
+    update, direction, dot = _kernels(a.size)
     update(a, a.copy(), a.copy(), a.copy(), 0.0)
     direction(a, a.copy(), 0.0)
     dot(a, a)
@@ -90,7 +95,7 @@ def pcg(
     residual (and CG restarted from it if the two disagree).
     """
     u = np.zeros(problem.shape) if x0 is None else np.array(x0, dtype=np.float64)
-    update, direction, dot = _PARALLEL if u.size >= PARALLEL_THRESHOLD else _SERIAL
+    update, direction, dot = _kernels(u.size)
     flat = u.reshape(-1)  # the kernels see flat views of the (contiguous) iterates
     f_norm = float(np.linalg.norm(problem.f)) or 1.0
     r = problem.residual(u)

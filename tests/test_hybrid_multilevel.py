@@ -256,19 +256,11 @@ def test_an_unreachable_rtol_stops_as_stagnated_not_forever(method):
     assert r.relative_error < 1e-10 and r.iterations < 100
 
 
-def test_setup_time_leaves_out_compiling_the_kernels(monkeypatch):
+def test_setup_time_leaves_out_compiling_the_kernels(monkeypatch, slow_first_call):
     import hybrid.neural
 
-    calls = []
-    real = hybrid.neural._smooth
-
-    def slow_first(*args):
-        if not calls:
-            time.sleep(0.5)  # as numba compiling the smoother in a fresh process would
-        calls.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(hybrid.neural, "_smooth", slow_first)
+    slow, calls = slow_first_call(hybrid.neural._smooth)
+    monkeypatch.setattr(hybrid.neural, "_smooth", slow)
     hs = HybridSolver(problems.get("random2d", n=63), coarse="direct", initial="zero")
     assert len(calls) >= 1
     assert hs.setup_seconds < 0.25, hs.setup_seconds

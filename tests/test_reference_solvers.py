@@ -105,7 +105,6 @@ def test_result_file_follows_the_contract(tmp_path):
 
 def test_history_time_axis_never_runs_backwards():
     # Recording the initial iterate, then starting the clock, must not put it after step 1.
-    import time
 
     from solvers.recording import Recorder
 
@@ -138,18 +137,10 @@ def test_default_cadence_records_about_200_points_whatever_the_length(maxiter):
         assert len(steps) == maxiter + 1  # short runs: every step
 
 
-def test_dst_pcg_warms_its_kernels_off_the_clock(monkeypatch):
+def test_dst_pcg_warms_its_kernels_off_the_clock(monkeypatch, slow_first_call):
     p = problems.get("varcoef2d", n=31)
-    calls = []
-    real = type(p).apply
-
-    def slow_first(self, *args, **kwargs):
-        if not calls:
-            time.sleep(0.5)  # as numba's first call in a process would
-        calls.append(1)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(type(p), "apply", slow_first)
+    slow, calls = slow_first_call(type(p).apply)
+    monkeypatch.setattr(type(p), "apply", slow)
     r = hybrid.solve(p, "dst-pcg", rtol=1e-8)
     assert r.converged and len(calls) >= 2
     assert r.seconds < 0.25, r.seconds

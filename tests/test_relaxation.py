@@ -1,7 +1,6 @@
 """Relaxation methods against scipy.sparse gold references and relaxation theory."""
 
 import math
-import time
 
 import numba
 import numpy as np
@@ -427,24 +426,11 @@ def test_bad_relax_arguments_are_refused():
         relax(p, good, "red-black", 1, sweep="backward")
 
 
-def _slow_first_call(real, seconds=0.5):
-    """``real`` whose first call sleeps ``seconds``, as numba compiling a kernel would."""
-    calls = []
-
-    def wrapped(*args, **kwargs):
-        if not calls:
-            time.sleep(seconds)
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    return wrapped, calls
-
-
 @pytest.mark.parametrize("method", ["jacobi", "red-black"])
-def test_compiling_the_kernels_is_off_the_clock(monkeypatch, method):
+def test_compiling_the_kernels_is_off_the_clock(monkeypatch, method, slow_first_call):
     # a fresh process compiles (or loads) the kernels on the first sweep: ~1 s
     # that is not the method's cost, so the solve warms them up before timing
-    slow, calls = _slow_first_call(relaxation._sweep)
+    slow, calls = slow_first_call(relaxation._sweep)
     monkeypatch.setattr(relaxation, "_sweep", slow)
     r = solvers.solve(problems.get("modes2d", n=31), method, rtol=0, maxiter=20)
     assert len(calls) >= 2 and r.iterations == 20
