@@ -41,20 +41,35 @@ import numpy as np
 
 from problems import constant_eigenvalues, spectrum
 from problems._numba import warm_up
+from problems.parameters import Parameter, Parameters, choice, integer, mapping, optional
 from solvers import History, SolveResult
 from solvers import solve as solve_base
 from solvers.reference import reference_coefficients
 from solvers.registry import method
 from solvers.relaxation import relax
 
-OPTIONS = {
-    "switch": "'auto' (default): hand over when the DNN's low-band progress per second falls"
-    " below relaxation's; ignored when switch_after is given",
-    "switch_after": "hand over after this many DNN optimiser steps (an integer >= 0)",
-    "dnn_maxiter": "most DNN steps under switch='auto' (default 3000)",
-    "dnn_options": "dict of options for the dnn method (loss, widths, lr, ...)",
-    "relax_options": "dict of options for the relaxation method (omega, sweep)",
-}
+OPTIONS = Parameters(
+    Parameter(
+        "switch",
+        "auto",
+        choice("auto", "fixed"),
+        "'auto' (default): hand over when the DNN's low-band progress per second falls"
+        " below relaxation's; 'fixed': after switch_after steps",
+    ),
+    Parameter(
+        "switch_after",
+        None,
+        optional(integer(low=0)),
+        "hand over after this many DNN optimiser steps (an integer >= 0)",
+    ),
+    Parameter("dnn_maxiter", 3000, integer(low=1), "most DNN steps under switch='auto'"),
+    Parameter(
+        "dnn_options", None, mapping(), "dict of options for the dnn method (loss, widths, lr, ...)"
+    ),
+    Parameter(
+        "relax_options", None, mapping(), "dict of options for the relaxation method (omega, sweep)"
+    ),
+)
 
 
 class LowBandMonitor:
@@ -148,17 +163,7 @@ def _make(name: str, relaxation: str):
         dnn_options=None,
         relax_options=None,
     ):
-        if switch not in ("auto", "fixed"):
-            raise ValueError(f"switch must be 'auto' or 'fixed'; got {switch!r}")
-        if switch_after is not None:
-            if (
-                isinstance(switch_after, bool)
-                or int(switch_after) != switch_after
-                or switch_after < 0
-            ):
-                raise ValueError(f"switch_after must be an integer >= 0, got {switch_after!r}")
-            switch_after = int(switch_after)
-        elif switch == "fixed":
+        if switch_after is None and switch == "fixed":
             raise ValueError("switch='fixed' needs switch_after=N (DNN steps before relaxation)")
         if settings.x0 is not None and switch_after != 0:
             raise ValueError(
@@ -167,7 +172,11 @@ def _make(name: str, relaxation: str):
             )
         dnn_options = dict(dnn_options or {})
         relax_options = dict(relax_options or {})
-        common = {"record_every": settings.record_every, "seed": settings.seed}
+        common = {
+            "record_every": settings.record_every,
+            "seed": settings.seed,
+            "observers": settings.observers,
+        }
         t_start = time.perf_counter()
 
         monitor, setup = None, 0.0
@@ -180,7 +189,7 @@ def _make(name: str, relaxation: str):
                 common["record_every"] = None
         dnn_steps = dnn_maxiter if switch_after is None else switch_after
         u0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0
-        dnn_seconds, dnn_done, hist1 = setup, 0, None
+        dnn_seconds, dnn_done, hist1, r1 = setup, 0, None, None
         if dnn_steps > 0:
             r1 = solve_base(
                 problem,
@@ -196,6 +205,21 @@ def _make(name: str, relaxation: str):
             u0 = r1.u if monitor is None or monitor.best_u is None else monitor.best_u
             hist1 = _shifted(r1.history, 0, setup)
             dnn_seconds, dnn_done = setup + r1.seconds, r1.iterations
+        options = {
+            "switch": switch,
+            "switch_after": switch_after,
+            "dnn_maxiter": dnn_maxiter,
+            "dnn_options": (
+                {k: v for k, v in r1.options.items() if k != "callback"}
+                if r1 is not None
+                else {k: v for k, v in dnn_options.items() if k != "callback"}
+            ),
+            "relax_options": relax_options,
+        }
+        if r1 is not None and r1.interrupted:  # Ctrl-C while training: no relaxation
+            return dataclasses.replace(
+                r1, method=name, options=options, seconds=dnn_seconds, history=hist1
+            )
         common["record_every"] = settings.record_every
 
         remaining = (
@@ -217,13 +241,7 @@ def _make(name: str, relaxation: str):
         switch_event = {"label": "switch", "iteration": dnn_done, "seconds": dnn_seconds}
         history = History.concatenate([h for h in (hist1, hist2) if h is not None])
         history = dataclasses.replace(history, events=[*history.events, switch_event])
-        options = {
-            "switch": switch,
-            "switch_after": switch_after,
-            "dnn_maxiter": dnn_maxiter,
-            "dnn_options": {k: v for k, v in dnn_options.items() if k != "callback"},
-            "relax_options": relax_options,
-        }
+        options["relax_options"] = dict(r2.options)
         return SolveResult(
             problem=problem,
             method=name,
@@ -234,6 +252,8 @@ def _make(name: str, relaxation: str):
             seconds=dnn_seconds + r2.seconds,
             history=history,
             message=r2.message,
+            stop_reason=r2.stop_reason,
+            interrupted=r2.interrupted,
             seed=settings.seed,
             info={
                 "dnn_steps": dnn_done,

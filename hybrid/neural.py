@@ -1,6 +1,6 @@
 r"""Neural multilevel hybrids: ``neural-twolevel``, ``neural-pcg`` and :class:`HybridSolver`.
 
-The design, and why (measurements in README.md and NOTES.md):
+The design, and why (measurements in README.md):
 
 * A network is trained briefly (:mod:`hybrid.neural_basis`) with the
   discrete energy on a small sample grid. By the Frequency Principle it
@@ -10,7 +10,7 @@ The design, and why (measurements in README.md and NOTES.md):
   the coarse space.
 * A learned space of a few dozen functions spans only the lowest
   frequencies, and the smoother only the upper half: on a single fine grid
-  (``levels=1``, the two-level scheme in NOTES.md) the band between them
+  (``levels=1``, the two-level scheme) the band between them
   converges slowly, and more slowly on finer grids. So the learned space
   serves the *coarsest* grid of a hierarchy (:mod:`solvers.multigrid`) on
   which every band of frequencies is high somewhere and is smoothed there.
@@ -37,38 +37,75 @@ import numpy as np
 
 from hybrid.neural_basis import a_orthonormalize, import_torch, train_basis
 from problems import Grid
-from solvers.krylov import pcg
+from problems.parameters import (
+    Parameter,
+    Parameters,
+    boolean,
+    choice,
+    integer,
+    number,
+    optional,
+)
+from solvers import krylov
 from solvers.multigrid import Multigrid
 from solvers.multigrid.cycle import gauss_seidel as _smooth
 from solvers.multigrid.solver import OPTIONS as MG_OPTIONS
-from solvers.multigrid.solver import positive_int as _positive_int
+from solvers.multigrid.solver import driver as stationary_driver
 from solvers.multigrid.solver import stationary
-from solvers.recording import Recorder, make_result
 from solvers.registry import make_settings, method
 
 COARSE_KINDS = ("neural", "direct")
-#: Cycles of ``neural-twolevel`` when ``maxiter`` is not given.
+#: Cycles of ``neural-twolevel`` when ``maxiter`` is not given (that of ``multigrid``).
 MAXITER = 500
 INITIAL_KINDS = ("dnn", "zero")
 
-OPTIONS = {
-    **MG_OPTIONS,
-    "coarse": "'neural' (default: learned Galerkin space plus smoothing) or 'direct'"
-    " (Cholesky of the coarsest operator; an ablation without the network)",
-    "coarse_sweeps": "smoothing sweeps around the learned correction on the coarsest grid"
-    " (default 4)",
-    "width": "hidden units per layer of the network (default 32; the basis has width + 1)",
-    "depth": "hidden layers (default 2)",
-    "train_steps": "Adam steps of training (default 50)",
-    "lr": "Adam learning rate (default 1e-2)",
-    "sample": "training grid points per axis (default: the coarsest grid)",
-    "initial": "'dnn' (default: start from the network's prediction) or 'zero'",
-}
-TWOLEVEL_OPTIONS = {
-    **OPTIONS,
-    "enrich": "add slow correction directions to the learned space (default True)",
-    "enrich_above": "residual reduction per cycle above which a cycle enriches (default 0.5)",
-}
+OPTIONS = Parameters(
+    MG_OPTIONS,
+    Parameter(
+        "coarse",
+        "neural",
+        choice(*COARSE_KINDS),
+        "'neural' (default: learned Galerkin space plus smoothing) or 'direct'"
+        " (Cholesky of the coarsest operator; an ablation without the network)",
+    ),
+    Parameter(
+        "coarse_sweeps",
+        4,
+        integer(low=1),
+        "smoothing sweeps around the learned correction on the coarsest grid",
+    ),
+    Parameter(
+        "width",
+        32,
+        integer(low=1),
+        "hidden units per layer of the network (the basis has width + 1)",
+    ),
+    Parameter("depth", 2, integer(low=1), "hidden layers"),
+    Parameter("train_steps", 50, integer(low=1), "Adam steps of training"),
+    Parameter("lr", 1e-2, number(low=0, strict_low=True), "Adam learning rate"),
+    Parameter(
+        "sample",
+        None,
+        optional(integer(low=1)),
+        "training grid points per axis (default None: the coarsest grid)",
+    ),
+    Parameter(
+        "initial",
+        "dnn",
+        choice(*INITIAL_KINDS),
+        "'dnn' (default: start from the network's prediction) or 'zero'",
+    ),
+)
+TWOLEVEL_OPTIONS = Parameters(
+    OPTIONS,
+    Parameter("enrich", True, boolean(), "add slow correction directions to the learned space"),
+    Parameter(
+        "enrich_above",
+        0.5,
+        number(low=0),
+        "residual reduction per cycle above which a cycle enriches",
+    ),
+)
 
 
 class HybridSolver:
@@ -114,12 +151,27 @@ class HybridSolver:
         seed=0,
         device="auto",
     ):
-        if coarse not in COARSE_KINDS:
-            raise ValueError(f"coarse must be one of {', '.join(COARSE_KINDS)}; got {coarse!r}")
-        if initial not in INITIAL_KINDS:
-            raise ValueError(f"initial must be one of {', '.join(INITIAL_KINDS)}; got {initial!r}")
+        o = OPTIONS.resolve(
+            {
+                "levels": levels,
+                "coarsest": coarsest,
+                "sweeps": sweeps,
+                "coarse": coarse,
+                "coarse_sweeps": coarse_sweeps,
+                "width": width,
+                "depth": depth,
+                "train_steps": train_steps,
+                "lr": lr,
+                "sample": sample,
+                "initial": initial,
+            },
+            "HybridSolver",
+        )
+        coarse, initial, sample = o["coarse"], o["initial"], o["sample"]
+        #: The options in use (converted, defaults filled in).
+        self.options = o
         self.problem = problem
-        self.coarse_sweeps = _positive_int("coarse_sweeps", coarse_sweeps)
+        self.coarse_sweeps = o["coarse_sweeps"]
         self.coarse = coarse
         self.initial = initial
         if coarse == "neural" or initial == "dnn":
@@ -129,9 +181,9 @@ class HybridSolver:
         # coarsest solve and its first guess
         self.mg = Multigrid(
             problem.operator,
-            levels=levels,
-            coarsest=coarsest,
-            sweeps=sweeps,
+            levels=o["levels"],
+            coarsest=o["coarsest"],
+            sweeps=o["sweeps"],
             coarse_solve=None if coarse == "direct" else np.zeros_like,
         )
         self.levels, self.cycle, self.sweeps = self.mg.levels, self.mg.cycle, self.mg.sweeps
@@ -145,11 +197,11 @@ class HybridSolver:
                 )
             self.basis_net = train_basis(
                 problem,
-                width=_positive_int("width", width),
-                depth=_positive_int("depth", depth),
-                sample=_positive_int("sample", sample),
-                steps=_positive_int("train_steps", train_steps),
-                lr=lr,
+                width=o["width"],
+                depth=o["depth"],
+                sample=sample,
+                steps=o["train_steps"],
+                lr=o["lr"],
                 seed=seed,
                 device=device,
             )
@@ -244,31 +296,37 @@ class HybridSolver:
             max_seconds=max_seconds,
             record_every=record_every,
         )
-        return self._run(problem, settings, method, enrich, enrich_above, offset=0.0, options={})
+        checked = TWOLEVEL_OPTIONS.resolve(
+            {"enrich": enrich, "enrich_above": enrich_above}, "HybridSolver.solve"
+        )
+        enrich, enrich_above = checked["enrich"], checked["enrich_above"]
+        options = dict(self.options)
+        if method == "neural-twolevel":
+            options.update(enrich=enrich, enrich_above=enrich_above)
+        return self._run(
+            problem, settings, method, enrich, enrich_above, offset=0.0, options=options
+        )
 
     def _run(self, problem, settings, method, enrich, enrich_above, offset, options):
         """Iterate from the initial guess; ``offset`` puts the setup on the time axis."""
-        rec = Recorder(
-            problem,
-            settings.record_every,
-            settings.maxiter,
-            phase="dnn" if self.initial == "dnn" else "multilevel",
-        )
+        phase = "dnn" if self.initial == "dnn" else "multilevel"
+        if method == "neural-pcg":
+            drv = krylov.driver(problem, settings, method, phase=phase)
+        else:
+            drv = stationary_driver(problem, settings, method, phase=phase, default_maxiter=MAXITER)
+        rec = drv.recorder
         rec.restart_clock(offset)  # the initial guess is on the clock
         u = self.initial_guess(problem) if settings.x0 is None else settings.x0.copy()
-        rec.record(0, u)
+        drv.record(0, u)
         if self.initial == "dnn":
             rec.mark("switch", 0)
         rec.phase = "multilevel"
         sweeps_per_cycle = 2 * self.sweeps
         if method == "neural-pcg":
-            u, converged, it, message = pcg(
-                problem, settings, self.cycle.precondition, rec, u, record_start=False
-            )
+            u = krylov.pcg(problem, settings, self.cycle.precondition, drv, u, record_start=False)
         else:
-            u, converged, it, message = self._stationary(
-                problem, settings, rec, u, enrich, enrich_above
-            )
+            u = self._stationary(drv, u, enrich, enrich_above)
+        it = drv.iterations
         info = {
             "cycles": it,
             "sweeps": it * sweeps_per_cycle,
@@ -281,20 +339,11 @@ class HybridSolver:
             "setup_seconds": self.setup_seconds,
             "seconds_relaxation": rec.elapsed() - offset,
         }
-        return make_result(
-            problem,
-            method,
-            options,
-            settings,
-            u,
-            converged=converged,
-            iterations=it,
-            recorder=rec,
-            message="; ".join(m for m in (message, self.note) if m),
-            info=info,
-        )
+        if self.note:
+            drv.message = "; ".join(m for m in (drv.message, self.note) if m)
+        return drv.result(u, options, info=info)
 
-    def _stationary(self, problem, settings, rec, u, enrich, enrich_above):
+    def _stationary(self, drv, u, enrich, enrich_above):
         before = [None]
 
         def step(u, f):
@@ -306,7 +355,7 @@ class HybridSolver:
             if enrich and res_after > enrich_above * res_before:
                 self.enrich(u - before[0])
 
-        return stationary(problem, settings, rec, u, step, maxiter=MAXITER, after=after)
+        return stationary(drv, u, step, after=after, record_start=False)
 
     def step(self, u: np.ndarray, f: np.ndarray) -> np.ndarray:
         """One cycle on ``A u = f`` in place; its coarse correction takes the energy-optimal step.
@@ -337,7 +386,7 @@ class HybridSolver:
 )
 def neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options):
     hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
-    recorded = {**options, "enrich": enrich, "enrich_above": enrich_above}
+    recorded = {**hs.options, "enrich": enrich, "enrich_above": enrich_above}
     return hs._run(
         problem,
         settings,
@@ -353,5 +402,5 @@ def neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options)
 def neural_pcg(problem, settings, **options):
     hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
     return hs._run(
-        problem, settings, "neural-pcg", False, 0.5, offset=hs.setup_seconds, options=options
+        problem, settings, "neural-pcg", False, 0.5, offset=hs.setup_seconds, options=hs.options
     )

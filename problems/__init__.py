@@ -8,16 +8,19 @@
 This package imports no torch.
 """
 
-from problems import spectrum
+from problems import parameters, spectrum
 from problems.catalogue import describe, entry, get, names
 from problems.grid import Grid
 from problems.operators import Operator, constant_eigenvalues
+from problems.parameters import Parameter, Parameters
 from problems.problem import Problem
 from problems.random_fields import RandomField
 
 __all__ = [
     "Grid",
     "Operator",
+    "Parameter",
+    "Parameters",
     "Problem",
     "RandomField",
     "constant_eigenvalues",
@@ -25,5 +28,6 @@ __all__ = [
     "entry",
     "get",
     "names",
+    "parameters",
     "spectrum",
 ]

@@ -1,9 +1,10 @@
 """The problem catalogue: a name -> builder registry with documented parameters.
 
 Each entry builds a :class:`~problems.problem.Problem` from a grid size and
-keyword parameters. Parameters are declared with a type, a default and one
-line of documentation; strings (from the command line) are converted by the
-declared type, and unknown names are rejected with the list of valid ones.
+keyword parameters. Parameters are declared in the one option schema
+(:class:`problems.parameters.Parameter`: name, default, converter, one line
+of documentation); strings (from the command line) are converted by the
+declared converter, and unknown names are rejected with the list of valid ones.
 """
 
 from __future__ import annotations
@@ -16,67 +17,33 @@ from typing import Any
 import numpy as np
 
 from problems.grid import Grid
+from problems.parameters import Parameter, Parameters, choice, integer, number, sequence
 from problems.problem import Problem
 from problems.random_fields import RandomField
 
 PI = np.pi
 
 
-# -- parameter declarations ---------------------------------------------------
-def _float(v) -> float:
-    out = float(v)
-    if not math.isfinite(out):
-        raise ValueError(f"must be a finite number, got {v!r}")
-    return out
+# -- parameter declarations (the schema of problems.parameters) -----------------
+_float = number()
+_int = integer()
+_floats = sequence(number())
+_ints = sequence(integer())
 
 
-def _int(v) -> int:
-    if isinstance(v, str):
-        v = v.strip()
-    out = int(v)
-    if isinstance(v, float) and v != out:
-        raise ValueError(f"must be an integer, got {v!r}")
-    return out
+def _pair(v) -> tuple[int, int]:
+    """``"4:3"`` or ``(4, 3)`` -> ``(4, 3)``."""
+    try:
+        kx, ky = v.split(":") if isinstance(v, str) else v
+        return _int(kx), _int(ky)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a pair kx:ky of integers, got {v!r}") from None
 
 
-def _floats(v) -> tuple[float, ...]:
-    items = v.split(",") if isinstance(v, str) else list(np.atleast_1d(v))
-    return tuple(_float(x) for x in items)
+_pairs = sequence(_pair, what="comma-separated kx:ky pairs of integers")
 
-
-def _ints(v) -> tuple[int, ...]:
-    items = v.split(",") if isinstance(v, str) else list(np.atleast_1d(v))
-    return tuple(_int(x) for x in items)
-
-
-def _pairs(v) -> tuple[tuple[int, int], ...]:
-    """``"1:1,4:3"`` or ``[(1, 1), (4, 3)]`` -> ``((1, 1), (4, 3))``."""
-    items = v.split(",") if isinstance(v, str) else list(v)
-    out = []
-    for item in items:
-        kx, ky = item.split(":") if isinstance(item, str) else item
-        out.append((_int(kx), _int(ky)))
-    return tuple(out)
-
-
-def _choice(*options: str) -> Callable[[Any], str]:
-    def convert(v) -> str:
-        if v not in options:
-            raise ValueError(f"must be one of {', '.join(options)}; got {v!r}")
-        return v
-
-    convert.__name__ = "one of " + "|".join(options)
-    return convert
-
-
-@dataclass(frozen=True)
-class Param:
-    """A declared problem parameter."""
-
-    name: str
-    default: Any
-    convert: Callable[[Any], Any]
-    doc: str
+#: Deprecated alias of :class:`problems.parameters.Parameter` (same fields, same order).
+Param = Parameter
 
 
 @dataclass(frozen=True)
@@ -88,28 +55,15 @@ class Entry:
     description: str
     default_n: int
     build: Callable[..., Problem]
-    params: tuple[Param, ...] = field(default=())
+    params: Parameters = field(default_factory=lambda: Parameters(kind="parameter"))
+
+    def __post_init__(self):
+        if not isinstance(self.params, Parameters):
+            object.__setattr__(self, "params", Parameters(*self.params, kind="parameter"))
 
     def resolve(self, given: dict[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``given``, converted and checked."""
-        known = {p.name: p for p in self.params}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            valid = ", ".join(known) or "none"
-            raise ValueError(
-                f"unknown parameter {', '.join(map(repr, unknown))} for problem {self.name!r};"
-                f" valid parameters: {valid}"
-            )
-        out = {}
-        for p in self.params:
-            value = given.get(p.name, p.default)
-            try:
-                out[p.name] = p.convert(value)
-            except (TypeError, ValueError) as err:
-                raise ValueError(
-                    f"parameter {p.name!r} of problem {self.name!r}: {err} ({p.doc})"
-                ) from None
-        return out
+        return self.params.resolve(given, owner=f"problem {self.name!r}")
 
 
 _REGISTRY: dict[str, Entry] = {}
@@ -257,8 +211,8 @@ register(
         255,
         _modes1d,
         (
-            Param("modes", "1,8,32", _ints, "comma-separated mode numbers k >= 1"),
-            Param("amps", "1,1,1", _floats, "comma-separated amplitudes, one per mode"),
+            Parameter("modes", "1,8,32", _ints, "comma-separated mode numbers k >= 1"),
+            Parameter("amps", "1,1,1", _floats, "comma-separated amplitudes, one per mode"),
         ),
     )
 )
@@ -293,8 +247,8 @@ register(
         255,
         _varcoef1d,
         (
-            Param("contrast", 3.0, _float, "max a / min a (>= 1); sets s"),
-            Param("wavenumber", 1, _int, "m, oscillations of a across the domain"),
+            Parameter("contrast", 3.0, _float, "max a / min a (>= 1); sets s"),
+            Parameter("wavenumber", 1, _int, "m, oscillations of a across the domain"),
         ),
     )
 )
@@ -332,8 +286,8 @@ register(
         127,
         _modes2d,
         (
-            Param("modes", "1:1,4:4,24:24", _pairs, "comma-separated kx:ky pairs, each >= 1"),
-            Param("amps", "1,1,1", _floats, "comma-separated amplitudes, one per mode"),
+            Parameter("modes", "1:1,4:4,24:24", _pairs, "comma-separated kx:ky pairs, each >= 1"),
+            Parameter("amps", "1,1,1", _floats, "comma-separated amplitudes, one per mode"),
         ),
     )
 )
@@ -368,9 +322,9 @@ register(
         127,
         _gaussian2d,
         (
-            Param("sigma", 0.2, _float, "width of the bump (> 0)"),
-            Param("ripple", 0.05, _float, "amplitude of the ripple sin(k pi x) sin(k pi y)"),
-            Param("ripple_k", 24, _int, "frequency k of the ripple"),
+            Parameter("sigma", 0.2, _float, "width of the bump (> 0)"),
+            Parameter("ripple", 0.05, _float, "amplitude of the ripple sin(k pi x) sin(k pi y)"),
+            Parameter("ripple_k", 24, _int, "frequency k of the ripple"),
         ),
     )
 )
@@ -409,7 +363,11 @@ register(
         "-div(a grad u) = f on (0,1)^2, a = 1 + s sin(2 pi x) sin(3 pi y), manufactured u",
         255,
         _varcoef2d,
-        (Param("contrast", 3.0, _float, "max a / min a (>= 1); 3 gives s = 0.5, 19 gives 0.9"),),
+        (
+            Parameter(
+                "contrast", 3.0, _float, "max a / min a (>= 1); 3 gives s = 0.5, 19 gives 0.9"
+            ),
+        ),
     )
 )
 
@@ -433,7 +391,7 @@ register(
         "-lap u + c u = f on (0,1)^2 with a constant shift c >= 0 (screened Poisson)",
         127,
         _helmholtz2d,
-        (Param("c", 100.0, _float, "the shift c >= 0"),),
+        (Parameter("c", 100.0, _float, "the shift c >= 0"),),
     )
 )
 
@@ -451,8 +409,8 @@ register(
         255,
         _random2d,
         (
-            Param("seed", 0, _int, "seed of the random field"),
-            Param("alpha", 2.5, _float, "spectral decay of f (> 0; larger is smoother)"),
+            Parameter("seed", 0, _int, "seed of the random field"),
+            Parameter("alpha", 2.5, _float, "spectral decay of f (> 0; larger is smoother)"),
         ),
     )
 )
@@ -481,10 +439,10 @@ register(
         255,
         _randcoef2d,
         (
-            Param("contrast", 10.0, _float, "max a / min a over a fixed 129^2 sampling (>= 1)"),
-            Param("seed", 0, _int, "seed of the coefficient field (f uses seed + 1)"),
-            Param("rhs", "constant", _choice("constant", "random"), "f = 1 or a random field"),
-            Param("alpha", 3.0, _float, "spectral decay of log a (> 0; larger is smoother)"),
+            Parameter("contrast", 10.0, _float, "max a / min a over a fixed 129^2 sampling (>= 1)"),
+            Parameter("seed", 0, _int, "seed of the coefficient field (f uses seed + 1)"),
+            Parameter("rhs", "constant", choice("constant", "random"), "f = 1 or a random field"),
+            Parameter("alpha", 3.0, _float, "spectral decay of log a (> 0; larger is smoother)"),
         ),
     )
 )

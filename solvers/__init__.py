@@ -30,6 +30,7 @@ def solve(
     seed=0,
     device="auto",
     progress=False,
+    observers=(),
     **method_options,
 ) -> SolveResult:
     """Solve ``problem`` with ``method`` (one of :func:`methods`).
@@ -50,8 +51,18 @@ def solve(
     device : {"auto", "cpu", "cuda"}
     progress : bool
         Show a progress bar.
+    observers : sequence of callable
+        Each is called as ``observer(recorder, iteration, u)`` after every
+        history record (e.g. to print progress or keep the last iterate).
     **method_options
-        The method's own options; unknown ones raise ``ValueError``.
+        The method's own options (``fpsolve methods``); unknown ones and bad
+        values raise ``ValueError``, defaults are filled in, and the result's
+        ``options`` records the values used.
+
+    Returns
+    -------
+    SolveResult
+        With ``stop_reason`` one of :data:`solvers.driver.STOP_REASONS`.
     """
     return REGISTRY.solve(
         problem,
@@ -64,6 +75,7 @@ def solve(
         seed=seed,
         device=device,
         progress=progress,
+        observers=observers,
         **method_options,
     )
 

@@ -10,7 +10,8 @@ last weights whose loss was finite. At the recorder's cadence the network is
 evaluated on the grid (that evaluation, the measurement and the callback are
 excluded from the training clock), the relative residual is tested against
 ``rtol`` and the callback may stop the run. On Ctrl-C (``KeyboardInterrupt``)
-the checkpoint, if one is asked for, is saved and the interrupt propagates.
+training stops (reason ``interrupted``) with the weights it has, and the
+checkpoint, if one is asked for, is saved.
 
 Learning-rate schedules over the ``T`` Adam steps (factor on ``lr`` at step
 ``s``, ``r = 0.01``):
@@ -34,7 +35,8 @@ import torch
 from solvers import _dnn_checkpoint as ckpt
 from solvers._dnn_losses import Ansatz, make_loss, stack
 from solvers._dnn_net import Network
-from solvers.dnn import DEFAULT_MAXITER, TrainedNetwork
+from solvers._dnn_result import DEFAULT_MAXITER, TrainedNetwork
+from solvers.driver import Driver, make_recorder
 from solvers.recording import Recorder, geometric_ratio
 from solvers.result import History
 
@@ -42,6 +44,16 @@ LBFGS_CHUNK = 20  #: L-BFGS iterations per call at most (each call re-evaluates 
 LBFGS_HISTORY = 50
 SCHEDULE_FLOOR = 0.01
 CHECKPOINT_EVERY = 60.0  #: seconds between checkpoints written during a run
+#: ``info["stopped_by"]`` (the loop's own words) -> the driver's stop reason.
+STOP_REASON = {
+    "rtol": "converged",
+    "maxiter": "maxiter",
+    "max_seconds": "max_seconds",
+    "failure": "diverged",
+    "stalled": "stagnated",
+    "callback": "callback",
+    "interrupted": "interrupted",
+}
 
 
 def resolve_device(device: str) -> torch.device:
@@ -155,7 +167,18 @@ class _Run:
         )
         self.lbfgs = None
         self.snapshot = [p.detach().clone() for p in self.params]
-        self.recorder = Recorder(problem, settings.record_every, maxiter, phase="dnn")
+        self.recorder = make_recorder(problem, settings, phase="dnn", maxiter=maxiter)
+        # the driver's budget tests and stop vocabulary; the loop below is the DNN's own
+        # (optimiser steps of varying length, checks only at records, checkpoints)
+        self.driver = Driver(
+            problem,
+            settings,
+            method="dnn",
+            recorder=self.recorder,
+            default_maxiter=maxiter,
+            divergence=None,
+            unit="steps",
+        )
         self.checks = _Checks(self.recorder, maxiter)
         self.last_loss = float("nan")
         self.loss_iteration: list[int] = []
@@ -234,7 +257,9 @@ class _Run:
     def grid_values(self) -> np.ndarray:
         return self.ansatz.values(self.grid_points).reshape(self.problem.shape)
 
-    def measure(self, step: int, record: bool) -> tuple[str | None, str | None]:
+    def measure(
+        self, step: int, record: bool, callback: bool = True
+    ) -> tuple[str | None, str | None]:
         """Evaluate on the grid, record, test ``rtol``, call back.
 
         Returns ``(message, stopped_by)``, both ``None`` while training may
@@ -262,7 +287,7 @@ class _Run:
             rec.overhead += time.perf_counter() - t1
         if message is None and rel <= self.settings.rtol:
             message, stopped_by = f"relative residual {rel:.3e} <= rtol at step {step}", "rtol"
-        if message is None and record and self.options.callback is not None:
+        if message is None and record and callback and self.options.callback is not None:
             t2 = time.perf_counter()
             stop = self.options.callback(step, u.copy(), seconds)
             rec.overhead += time.perf_counter() - t2
@@ -362,12 +387,8 @@ class _Run:
         last_save = rec.elapsed()
         try:
             while message is None:
-                if step >= self.maxiter:
-                    message, stopped_by = f"maxiter = {self.maxiter} steps done", "maxiter"
-                    break
-                if settings.max_seconds is not None and rec.elapsed() >= settings.max_seconds:
-                    message = f"max_seconds = {settings.max_seconds:g} s reached at step {step}"
-                    stopped_by = "max_seconds"
+                if self.driver.out_of_budget(step):
+                    message, stopped_by = self.driver.message, self.driver.reason
                     break
                 if step < self.adam_steps:
                     message = self.adam_step(step)
@@ -391,18 +412,19 @@ class _Run:
                 if self.options.checkpoint and rec.elapsed() - last_save > CHECKPOINT_EVERY:
                     self.save(step)
                     last_save = rec.elapsed()
-        except KeyboardInterrupt:  # save what there is, then let the caller handle Ctrl-C
-            if self.options.checkpoint:
-                self.save(step)
-            raise
+        except KeyboardInterrupt:  # stop with what there is (saved below if asked for)
+            message, stopped_by = "Ctrl-C", "interrupted"
         finally:
             bar.close()
         if rec.last_iteration != step:
-            self.measure(step, record=True)
+            self.measure(step, record=True, callback=stopped_by != "interrupted")
         if self.options.checkpoint:
             self.save(step)
         wall = time.perf_counter() - wall0
         seconds = rec.elapsed()
+        reason = STOP_REASON[stopped_by]
+        if reason != self.driver.reason:
+            self.driver.stop(reason, step, (message or "").removeprefix("stopped: "))
         info = {
             "dnn_steps": int(step),
             "seconds_training": float(seconds),
@@ -427,8 +449,9 @@ class _Run:
             history=self.history(),
             steps=int(step),
             seconds=float(seconds),
-            converged=stopped_by == "rtol",
-            message=message or "",
+            converged=reason == "converged",
+            message=self.driver.message,
+            stop_reason=reason,
             loss=np.asarray(self.loss_values, dtype=float),
             info=info,
             ansatz=self.ansatz,

@@ -66,13 +66,12 @@ all but remove the ordering. ``tests/test_dnn.py`` checks all three.
 
 ``torch`` is imported only inside functions here; the private modules
 ``solvers._dnn_*`` that import it at module level are imported only when a
-network is trained.
+network is trained (:class:`TrainedNetwork` and :data:`DEFAULT_MAXITER` live
+in the torch-free :mod:`solvers._dnn_result`).
 """
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -80,8 +79,20 @@ from typing import Any
 
 import numpy as np
 
+from problems.parameters import (
+    Parameter,
+    Parameters,
+    choice,
+    function,
+    integer,
+    number,
+    optional,
+    path,
+    sequence,
+)
+from solvers._dnn_result import DEFAULT_MAXITER, TrainedNetwork  # noqa: F401 (public here)
 from solvers.registry import Settings, make_settings, method
-from solvers.result import History, SolveResult
+from solvers.result import SolveResult
 
 LOSSES = ("discrete", "discrete-energy", "ritz", "pinn")
 BCS = ("hard", "penalty")
@@ -91,28 +102,91 @@ OPTIMIZERS = ("adam", "lbfgs", "adam+lbfgs")
 SCHEDULES = ("cosine", "exponential", "constant")
 DTYPES = ("float32", "float64")
 
-#: Optimiser steps when ``maxiter`` is not given.
-DEFAULT_MAXITER = 2000
+_POSITIVE = number(low=0, strict_low=True)
 
-OPTION_DOCS = {
-    "loss": "'discrete' (default: ||A u - f||^2/||f||^2), 'discrete-energy', 'ritz' or 'pinn'",
-    "bc": "'hard' (default: u = N d + lift) or 'penalty' (loss + beta * boundary misfit^2)",
-    "beta": "penalty weight for bc='penalty' (> 0, default 100)",
-    "widths": "hidden layer widths (default (64, 64))",
-    "activation": "'tanh' (default), 'relu', 'sin' or 'gelu'",
-    "init_scale": "factor on the initial weights (> 0, default 1; < 1 is small initialisation)",
-    "features": "None (default), 'fourier' (random Fourier features) or 'mscale' (MscaleDNN)",
-    "feature_scale": "Fourier feature sigma / largest MscaleDNN scale (> 0, default 2)",
-    "optimizer": "'adam' (default), 'lbfgs' or 'adam+lbfgs'",
-    "lr": "Adam learning rate (> 0, default 3e-3)",
-    "schedule": "'cosine' (default, to lr/100), 'exponential' (to lr/100) or 'constant'",
-    "adam_steps": "Adam steps before L-BFGS for optimizer='adam+lbfgs' (default maxiter // 2)",
-    "dtype": "'float32' (default) or 'float64'",
-    "sample": "None (train on the grid, default) or training points per axis (int or (mx, my))",
-    "checkpoint": "path: resume from it when it exists, save weights/optimiser/history to it",
-    "callback": "callable(step, u, seconds) -> bool at each record; True stops training",
-    "threads": "torch intra-op threads while training (default 1; None keeps torch's setting)",
-}
+#: The options of method ``dnn``, in the one option schema.
+OPTIONS = Parameters(
+    Parameter(
+        "loss",
+        "discrete",
+        choice(*LOSSES),
+        "'discrete' (default: ||A u - f||^2/||f||^2), 'discrete-energy', 'ritz' or 'pinn'",
+    ),
+    Parameter(
+        "bc",
+        "hard",
+        choice(*BCS),
+        "'hard' (default: u = N d + lift) or 'penalty' (loss + beta * boundary misfit^2)",
+    ),
+    Parameter("beta", 100.0, _POSITIVE, "penalty weight for bc='penalty' (> 0)"),
+    Parameter(
+        "widths",
+        (64, 64),
+        sequence(integer(low=1), what="a sequence of integers >= 1 (each width)"),
+        "hidden layer widths",
+    ),
+    Parameter(
+        "activation", "tanh", choice(*ACTIVATIONS), "'tanh' (default), 'relu', 'sin' or 'gelu'"
+    ),
+    Parameter(
+        "init_scale",
+        1.0,
+        _POSITIVE,
+        "factor on the initial weights (> 0; < 1 is small initialisation)",
+    ),
+    Parameter(
+        "features",
+        None,
+        choice(*FEATURES),
+        "None (default), 'fourier' (random Fourier features) or 'mscale' (MscaleDNN)",
+    ),
+    Parameter(
+        "feature_scale", 2.0, _POSITIVE, "Fourier feature sigma / largest MscaleDNN scale (> 0)"
+    ),
+    Parameter(
+        "optimizer", "adam", choice(*OPTIMIZERS), "'adam' (default), 'lbfgs' or 'adam+lbfgs'"
+    ),
+    Parameter("lr", 3e-3, _POSITIVE, "Adam learning rate (> 0)"),
+    Parameter(
+        "schedule",
+        "cosine",
+        choice(*SCHEDULES),
+        "'cosine' (default, to lr/100), 'exponential' (to lr/100) or 'constant'",
+    ),
+    Parameter(
+        "adam_steps",
+        None,
+        optional(integer(low=0)),
+        "Adam steps before L-BFGS for optimizer='adam+lbfgs' (default None: maxiter // 2)",
+    ),
+    Parameter("dtype", "float32", choice(*DTYPES), "'float32' (default) or 'float64'"),
+    Parameter(
+        "sample",
+        None,
+        optional(sequence(integer(low=3), what="an integer >= 3 per axis")),
+        "None (train on the grid, default) or training points per axis (int or (mx, my))",
+    ),
+    Parameter(
+        "checkpoint",
+        None,
+        optional(path()),
+        "path: resume from it when it exists, save weights/optimiser/history to it",
+    ),
+    Parameter(
+        "callback",
+        None,
+        optional(function()),
+        "callable(step, u, seconds) -> bool at each record; True stops training",
+    ),
+    Parameter(
+        "threads",
+        1,
+        optional(integer(low=1)),
+        "torch intra-op threads while training (None keeps torch's setting)",
+    ),
+)
+#: Deprecated: the options' doc lines (name -> doc); use :data:`OPTIONS`.
+OPTION_DOCS = OPTIONS.docs()
 
 
 @dataclass(frozen=True)
@@ -149,191 +223,31 @@ class DNNOptions:
         return {k: getattr(self, k) for k in keys} | {"optimizer": self.optimizer}
 
 
-def _choice(name, value, allowed):
-    if value not in allowed:
-        shown = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"method 'dnn': {name} must be one of {shown}; got {value!r}")
-    return value
-
-
-def _positive(name, value):
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"method 'dnn': {name} must be a number > 0, got {value!r}") from None
-    if isinstance(value, bool) or not (math.isfinite(out) and out > 0):
-        raise ValueError(f"method 'dnn': {name} must be a finite number > 0, got {value!r}")
-    return out
-
-
-def _int_at_least(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"method 'dnn': {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def make_options(problem, **options) -> DNNOptions:
-    """Check the ``dnn`` options for ``problem``; raise ``ValueError`` naming the bad one.
+    """Check the ``dnn`` options (:data:`OPTIONS`) for ``problem``; raise ``ValueError``
+    naming the bad one. ``problem=None`` skips the checks that need one (``sample``).
 
     >>> import problems
     >>> make_options(problems.get("paper1d", n=31), sample=15).sample
     (15,)
     """
-    unknown = sorted(set(options) - set(OPTION_DOCS))
-    if unknown:
-        raise ValueError(
-            f"unknown option {', '.join(map(repr, unknown))} for method 'dnn';"
-            f" valid options: {', '.join(sorted(OPTION_DOCS))}"
-        )
-    o = DNNOptions(**options)
-    _choice("loss", o.loss, LOSSES)
-    _choice("bc", o.bc, BCS)
-    _choice("activation", o.activation, ACTIVATIONS)
-    _choice("features", o.features, FEATURES)
-    _choice("optimizer", o.optimizer, OPTIMIZERS)
-    _choice("schedule", o.schedule, SCHEDULES)
-    _choice("dtype", o.dtype, DTYPES)
-    widths = o.widths
-    if isinstance(widths, int | np.integer):
-        widths = (widths,)
-    try:
-        widths = tuple(widths)
-    except TypeError:
-        raise ValueError(
-            f"method 'dnn': widths must be a sequence of integers >= 1, got {o.widths!r}"
-        ) from None
-    if not widths:
-        raise ValueError("method 'dnn': widths needs at least one hidden layer, got ()")
-    widths = tuple(_int_at_least("each width", w, 1) for w in widths)
-    if o.features == "fourier" and widths[0] < 2:
+    o = OPTIONS.resolve(options, "method 'dnn'")
+    if o["features"] == "fourier" and o["widths"][0] < 2:
         raise ValueError("method 'dnn': features='fourier' needs widths[0] >= 2")
-    sample = o.sample
-    if sample is not None:
-        sample = (sample,) * problem.dim if isinstance(sample, int | np.integer) else sample
-        try:
-            sample = tuple(sample)
-        except TypeError:
-            raise ValueError(
-                f"method 'dnn': sample must be None or an integer >= 3 per axis, got {o.sample!r}"
-            ) from None
+    sample = o["sample"]
+    if sample is not None and problem is not None:
+        if len(sample) == 1:
+            sample = sample * problem.dim  # one size for every axis
         if len(sample) != problem.dim:
             raise ValueError(
                 f"method 'dnn': sample needs {problem.dim} size(s) for {problem.name}, got"
-                f" {o.sample!r}"
+                f" {options['sample']!r}"
             )
-        sample = tuple(_int_at_least("sample", m, 3) for m in sample)
-    adam_steps = o.adam_steps
-    if adam_steps is not None:
-        adam_steps = _int_at_least("adam_steps", adam_steps, 0)
-    if o.callback is not None and not callable(o.callback):
-        raise ValueError(
-            f"method 'dnn': callback must be None or callable(step, u, seconds) -> bool,"
-            f" got {o.callback!r}"
-        )
-    threads = o.threads
-    if threads is not None:
-        threads = _int_at_least("threads", threads, 1)
-    checkpoint = o.checkpoint
-    if checkpoint is not None:
-        if not isinstance(checkpoint, str | os.PathLike):
-            raise ValueError(f"method 'dnn': checkpoint must be a path, got {checkpoint!r}")
-        checkpoint = os.fspath(checkpoint)
-        if not Path(checkpoint).parent.is_dir():
-            raise ValueError(
-                f"method 'dnn': the folder of checkpoint {checkpoint!r} does not exist"
-            )
-    return DNNOptions(
-        loss=o.loss,
-        bc=o.bc,
-        beta=_positive("beta", o.beta),
-        widths=widths,
-        activation=o.activation,
-        init_scale=_positive("init_scale", o.init_scale),
-        features=o.features,
-        feature_scale=_positive("feature_scale", o.feature_scale),
-        optimizer=o.optimizer,
-        lr=_positive("lr", o.lr),
-        schedule=o.schedule,
-        adam_steps=adam_steps,
-        dtype=o.dtype,
-        sample=sample,
-        checkpoint=checkpoint,
-        callback=o.callback,
-        threads=threads,
-    )
-
-
-@dataclass
-class TrainedNetwork:
-    """A trained network and the record of its training.
-
-    Attributes
-    ----------
-    problem : Problem
-    options : DNNOptions
-    settings : Settings
-    network : torch.nn.Module
-        ``network(x)`` for points ``x`` of shape ``(npoints, dim)`` is
-        :math:`N_\\theta`; the solution is :meth:`values` (BCs applied).
-    history : History
-        Per-frequency history, one record per recorded optimiser step.
-    steps : int
-        Optimiser steps taken in all (a resumed run counts its earlier ones).
-    seconds : float
-        Training seconds (recording excluded; a resumed run continues the clock).
-    converged : bool
-        Reached ``rtol`` on the relative residual of the grid values.
-    message : str
-        Why training stopped.
-    loss : ndarray
-        The loss at each optimiser step of this run.
-    info : dict
-        Counters (see :func:`train_network`).
-    """
-
-    problem: Any
-    options: DNNOptions
-    settings: Settings
-    network: Any
-    history: History
-    steps: int
-    seconds: float
-    converged: bool
-    message: str
-    loss: np.ndarray
-    info: dict[str, Any]
-    ansatz: Any = field(repr=False, default=None)
-
-    def values(self, *coords) -> np.ndarray:
-        """The solution :math:`u_\\theta` (boundary conditions applied) at any points.
-
-        ``coords``: ``dim`` coordinate arrays (broadcast together; the result
-        has their shape) or one array of points of shape ``(npoints, dim)``
-        (the result has shape ``(npoints,)``).
-        """
-        from solvers._dnn_losses import points_of
-
-        pts = points_of(self.problem.dim, coords)
-        out = self.ansatz.values(pts)
-        if len(coords) == self.problem.dim and not (len(coords) == 1 and np.ndim(coords[0]) == 2):
-            return out.reshape(np.broadcast_shapes(*(np.shape(c) for c in coords)))
-        return out
-
-    def grid_values(self) -> np.ndarray:
-        """:meth:`values` at the problem's interior grid points, shape ``problem.shape``."""
-        return self.values(*self.problem.x)
-
-    def hidden_features(self, *coords) -> np.ndarray:
-        """Last hidden layer's activations at points, shape ``(npoints, width)``.
-
-        ``coords`` as in :meth:`values` (coordinate arrays are flattened in C
-        order). These are the network's learned basis functions *before* the
-        output layer and before the boundary factor: multiply by
-        ``problem.distance(...)`` for functions that vanish on the boundary.
-        """
-        from solvers._dnn_losses import points_of
-
-        return self.ansatz.hidden(points_of(self.problem.dim, coords))
+    o["sample"] = sample
+    checkpoint = o["checkpoint"]
+    if checkpoint is not None and not Path(checkpoint).parent.is_dir():
+        raise ValueError(f"method 'dnn': the folder of checkpoint {checkpoint!r} does not exist")
+    return DNNOptions(**o)
 
 
 def train_network(problem, settings: Settings | None = None, **kwargs) -> TrainedNetwork:
@@ -380,6 +294,7 @@ def train_network(problem, settings: Settings | None = None, **kwargs) -> Traine
             " (pass x0=None)"
         )
     options = make_options(problem, **kwargs)
+    # lazy: the training module imports torch, which only a DNN run needs
     from solvers._dnn_train import train
 
     return train(problem, settings, options)
@@ -387,7 +302,7 @@ def train_network(problem, settings: Settings | None = None, **kwargs) -> Traine
 
 @method(
     "a neural network trained on the problem's loss (discrete residual by default)",
-    OPTION_DOCS,
+    OPTIONS,
 )
 def dnn(problem, settings, **options):
     net = train_network(problem, settings, **options)
@@ -403,4 +318,6 @@ def dnn(problem, settings, **options):
         message=net.message,
         seed=settings.seed,
         info=net.info,
+        stop_reason=net.stop_reason,
+        interrupted=net.stop_reason == "interrupted",
     )

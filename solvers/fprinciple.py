@@ -35,6 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import maximum_filter
 
+from problems.parameters import Parameter, Parameters, choice, integer, number
+from solvers.dnn import make_options
+
 
 def paper_target(x: np.ndarray) -> np.ndarray:
     """The paper's target ``sin x + sin 3x + sin 5x``."""
@@ -107,12 +110,17 @@ class FitResult:
         return np.where(below.any(axis=0), self.steps[first], -1)
 
 
-def _check(name, value, low, kind=float):
-    ok = isinstance(value, int | np.integer) if kind is int else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok or not math.isfinite(value) or value < low:
-        what = "an integer" if kind is int else "a finite number"
-        raise ValueError(f"fit: {name} must be {what} >= {low}, got {value!r}")
-    return kind(value)
+_POSITIVE = number(low=0, strict_low=True)
+#: The numeric options of :func:`fit` (the network's come from method ``dnn``'s schema).
+FIT_OPTIONS = Parameters(
+    Parameter("npoints", 201, integer(low=8), "sample points of the target"),
+    Parameter("steps", 1000, integer(low=1), "optimiser steps"),
+    Parameter("record_every", 1, integer(low=1), "cadence of records"),
+    Parameter("peaks", 8, integer(low=1), "largest local maxima of |F[y]| to track"),
+    Parameter("lr", 3e-3, _POSITIVE, "Adam learning rate"),
+    Parameter("init_scale", 1.0, _POSITIVE, "factor on the initial weights"),
+    Parameter("dtype", "float32", choice("float32", "float64"), "torch dtype"),
+)
 
 
 def fit(
@@ -163,17 +171,20 @@ def fit(
     lo, hi = (float(v) for v in domain)
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise ValueError(f"fit: domain must be (a, b) with finite a < b, got {domain!r}")
-    npoints = _check("npoints", npoints, 8, int)
-    steps = _check("steps", steps, 1, int)
-    record_every = _check("record_every", record_every, 1, int)
-    peaks = _check("peaks", peaks, 1, int)
-    lr = _check("lr", lr, 0.0)
-    init_scale = _check("init_scale", init_scale, 0.0)
-    if lr == 0 or init_scale == 0:
-        raise ValueError("fit: lr and init_scale must be > 0")
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"fit: dtype must be 'float32' or 'float64', got {dtype!r}")
-    from solvers.dnn import make_options
+    o = FIT_OPTIONS.resolve(
+        {
+            "npoints": npoints,
+            "steps": steps,
+            "record_every": record_every,
+            "peaks": peaks,
+            "lr": lr,
+            "init_scale": init_scale,
+            "dtype": dtype,
+        },
+        "fit",
+    )
+    npoints, steps, record_every, peaks = o["npoints"], o["steps"], o["record_every"], o["peaks"]
+    lr, init_scale, dtype = o["lr"], o["init_scale"], o["dtype"]
 
     try:  # the network options are those of method 'dnn' (no problem needed without sample)
         opts = make_options(None, widths=widths, activation=activation, threads=threads)

@@ -20,11 +20,13 @@ import numpy as np
 from numba import prange
 
 from problems._numba import PARALLEL_THRESHOLD, jit
-from solvers.recording import Recorder, Stagnation, out_of_budget
+from solvers.driver import Driver
 
 #: Iterations when ``maxiter`` is not given: a preconditioned CG that needs more is
 #: not converging usefully (exact arithmetic would need at most N).
 MAXITER = 2000
+#: Iterations without a 10% lower residual after which PCG stops as stagnated.
+STAGNATION = 50
 
 
 # Fused vector updates: numpy's ``u += alpha * d`` and friends make a temporary and
@@ -82,60 +84,72 @@ def pcg(
     problem,
     settings,
     precondition: Callable[[np.ndarray], np.ndarray],
-    recorder: Recorder,
+    driver: Driver,
     x0: np.ndarray | None = None,
     record_start: bool = True,
-):
-    """Run PCG to ``settings.rtol``; return ``(u, converged, iterations, message)``.
+) -> np.ndarray:
+    """Run PCG to ``settings.rtol`` under ``driver``; return the final iterate.
 
-    Without ``maxiter`` it stops after :data:`MAXITER` iterations, and after 50
-    iterations without a 10% lower residual (:class:`~solvers.recording.Stagnation`).
-    ``record_start=False`` leaves the record of iteration 0 to the caller.
-    The residual is updated recursively; convergence is confirmed on the true
-    residual (and CG restarted from it if the two disagree).
+    The driver (:class:`~solvers.driver.Driver`) holds the outcome
+    (``reason``, ``message``, ``iterations``). Without ``maxiter`` it should
+    cap the run at :data:`MAXITER` iterations and stop after
+    :data:`STAGNATION` iterations without a 10% lower residual (see
+    :func:`driver`). ``record_start=False`` leaves the record of iteration 0 to
+    the caller. The residual is updated recursively; convergence is confirmed
+    on the true residual (and CG restarted from it if the two disagree).
+    ``p^T A p <= 0`` stops the run as ``breakdown``.
     """
     u = np.zeros(problem.shape) if x0 is None else np.array(x0, dtype=np.float64)
     update, direction, dot = _kernels(u.size)
     flat = u.reshape(-1)  # the kernels see flat views of the (contiguous) iterates
-    f_norm = float(np.linalg.norm(problem.f)) or 1.0
+    f_norm = driver.f_norm
     r = problem.residual(u)
-    if record_start:
-        recorder.record(0, u, r)
-    z = np.ascontiguousarray(precondition(r))
-    d = z.copy()
-    rz = dot(r.reshape(-1), z.reshape(-1))
-    rr = dot(r.reshape(-1), r.reshape(-1))
     Ad = np.empty_like(u)
-    it = 0
-    stagnation = Stagnation(window=50)
-    while True:
-        rel = math.sqrt(rr) / f_norm
-        if rel <= settings.rtol:
-            # The recursive residual drifts from the true one near rounding level:
-            # confirm, else restart from the true residual.
-            r = problem.residual(u)
-            rel = float(np.linalg.norm(r)) / f_norm
-            if rel <= settings.rtol:
-                return u, True, it, ""
-            z = np.ascontiguousarray(precondition(r))
-            d = z.copy()
-            rz = dot(r.reshape(-1), z.reshape(-1))
-        if stagnation.stalled(rel):
-            return u, False, it, stagnation.message()
-        if out_of_budget(settings, it, recorder, default_maxiter=MAXITER):
-            return u, False, it, "budget exhausted (maxiter or max_seconds)"
-        if not math.isfinite(rel):
-            return u, False, it, "diverged: the residual is not finite"
+    state = {}
+
+    def restart(r):
+        z = np.ascontiguousarray(precondition(r))
+        state["d"] = z.copy()
+        state["rz"] = dot(r.reshape(-1), z.reshape(-1))
+
+    def step(it, target):
+        d = state["d"]
         problem.apply(d, Ad)
         dAd = dot(d.reshape(-1), Ad.reshape(-1))
         if dAd <= 0:
-            return u, False, it, "breakdown: p^T A p <= 0 (operator or preconditioner not SPD)"
-        alpha = rz / dAd
-        rr = update(flat, r.reshape(-1), d.reshape(-1), Ad.reshape(-1), alpha)
-        it += 1
-        if recorder.due(it):
-            recorder.record(it, u, r)
-        z = np.ascontiguousarray(precondition(r))
-        rz_new = dot(r.reshape(-1), z.reshape(-1))
-        direction(d.reshape(-1), z.reshape(-1), rz_new / rz)
-        rz = rz_new
+            driver.stop("breakdown", it, "p^T A p <= 0 (operator or preconditioner not SPD)")
+            return it
+        alpha = state["rz"] / dAd
+        state["rr"] = update(flat, state["r"].reshape(-1), d.reshape(-1), Ad.reshape(-1), alpha)
+        z = np.ascontiguousarray(precondition(state["r"]))
+        rz_new = dot(state["r"].reshape(-1), z.reshape(-1))
+        direction(d.reshape(-1), z.reshape(-1), rz_new / state["rz"])
+        state["rz"] = rz_new
+        return it + 1
+
+    def measure(it, record):
+        rel = math.sqrt(state["rr"]) / f_norm
+        if rel <= settings.rtol:
+            # The recursive residual drifts from the true one near rounding level:
+            # confirm, else restart from the true residual.
+            state["r"] = problem.residual(u)
+            rel = float(np.linalg.norm(state["r"])) / f_norm
+            state["rr"] = rel * rel * f_norm * f_norm
+            if rel > settings.rtol:
+                restart(state["r"])
+        return rel, state["r"]
+
+    state["r"] = r
+    state["rr"] = dot(r.reshape(-1), r.reshape(-1))
+    restart(r)
+    driver.run(u, step, measure, record_start=record_start)
+    return u
+
+
+def driver(problem, settings, method: str, **kwargs) -> Driver:
+    """The :class:`~solvers.driver.Driver` of a PCG run: at most :data:`MAXITER`
+    iterations unless ``maxiter`` says otherwise, stagnation after
+    :data:`STAGNATION`, no growth test (CG's residual may rise on the way)."""
+    kwargs.setdefault("default_maxiter", MAXITER)
+    kwargs.setdefault("stagnation", STAGNATION)
+    return Driver(problem, settings, method=method, divergence=None, **kwargs)

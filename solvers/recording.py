@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,25 +28,6 @@ from solvers.result import History
 
 DEFAULT_POINTS = 200
 DEFAULT_RATIO = 1.07
-
-#: Observers called as ``hook(recorder, iteration, u)`` after every record (see :func:`watch`).
-_HOOKS: list[Callable] = []
-
-
-@contextmanager
-def watch(hook: Callable) -> Iterator[None]:
-    """Call ``hook(recorder, iteration, u)`` after each record made inside the block.
-
-    The command line uses it to print per-record lines (``--verbose``) and to
-    keep the last recorded iterate, so that a run stopped by Ctrl-C can still
-    write what it has. The hook's time counts as measurement overhead, not
-    solver time.
-    """
-    _HOOKS.append(hook)
-    try:
-        yield
-    finally:
-        _HOOKS.remove(hook)
 
 
 def geometric_ratio(maxiter: int | None, points: int = DEFAULT_POINTS) -> float:
@@ -76,15 +56,28 @@ class Recorder:
         Label stored with each record.
     spectrum : ErrorSpectrum, optional
         Reuse one across phases of a hybrid.
+    observers : sequence of callable
+        Called as ``observer(recorder, iteration, u)`` after every record (the
+        command line prints ``--verbose`` lines and keeps the last iterate for
+        Ctrl-C with them); their time counts as measurement, not solver time.
     """
 
-    def __init__(self, problem, record_every=None, maxiter=None, phase="solve", spectrum=None):
+    def __init__(
+        self,
+        problem,
+        record_every=None,
+        maxiter=None,
+        phase="solve",
+        spectrum=None,
+        observers: tuple[Callable, ...] = (),
+    ):
         if record_every is not None and (int(record_every) != record_every or record_every < 0):
             raise ValueError(f"record_every must be None or an integer >= 0, got {record_every!r}")
         self.problem = problem
         self.record_every = record_every
         self.ratio = geometric_ratio(maxiter)
         self.phase = phase
+        self.observers = tuple(observers)
         self.spectrum = spectrum if spectrum is not None else error_spectrum(problem)
         self.f_norm = float(np.linalg.norm(problem.f)) or 1.0
         self._rows: list[tuple] = []
@@ -143,8 +136,8 @@ class Recorder:
         )
         self._phases.append(self.phase)
         self._last = iteration
-        for hook in _HOOKS:
-            hook(self, iteration, u)
+        for observe in self.observers:
+            observe(self, iteration, u)
         self.overhead += time.perf_counter() - t0
         return rel_res
 
@@ -185,76 +178,3 @@ class Recorder:
             phase=list(self._phases),
             events=list(self.events),
         )
-
-
-def out_of_budget(settings, iteration: int, recorder: Recorder, default_maxiter=None) -> bool:
-    """True when ``maxiter`` steps are done or ``max_seconds`` have passed.
-
-    ``default_maxiter`` caps a method's steps when the caller gave no ``maxiter``.
-    """
-    maxiter = settings.maxiter if settings.maxiter is not None else default_maxiter
-    if maxiter is not None and iteration >= maxiter:
-        return True
-    return settings.max_seconds is not None and recorder.elapsed() >= settings.max_seconds
-
-
-class Stagnation:
-    """Detects a residual that stopped falling (e.g. at its rounding floor).
-
-    ``stalled(rel)`` is True once ``window`` iterations in a row failed to
-    bring the relative residual below ``factor`` times its best value.
-    ``rtol`` below the floor (about ``1e-12 * cond(A)``) would otherwise run
-    to ``maxiter``.
-    """
-
-    def __init__(self, window: int, factor: float = 0.9):
-        self.window, self.factor = window, factor
-        self.best, self.since = math.inf, 0
-
-    def stalled(self, rel: float) -> bool:
-        if rel < self.factor * self.best:
-            self.best, self.since = rel, 0
-        else:
-            self.since += 1
-        return self.since >= self.window
-
-    def message(self) -> str:
-        return (
-            f"stagnated: the relative residual stayed above {self.best:.2e} for"
-            f" {self.window} iterations (rounding floor? raise rtol)"
-        )
-
-
-def make_result(
-    problem,
-    method,
-    options,
-    settings,
-    u,
-    *,
-    converged,
-    iterations,
-    recorder,
-    message="",
-    info=None,
-    interrupted=False,
-):
-    """Record the final state (if not yet recorded) and build the ``SolveResult``."""
-    from solvers.result import SolveResult
-
-    if recorder.last_iteration != iterations:
-        recorder.record(iterations, u)
-    return SolveResult(
-        problem=problem,
-        method=method,
-        options=dict(options),
-        u=u,
-        converged=bool(converged),
-        iterations=int(iterations),
-        seconds=recorder.elapsed(),
-        history=recorder.history(),
-        message=message,
-        seed=settings.seed,
-        info=dict(info or {}),
-        interrupted=interrupted,
-    )

@@ -14,20 +14,22 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
-from solvers.krylov import compile_kernels, pcg
-from solvers.recording import Recorder, make_result
+from problems.parameters import Parameter, Parameters, choice, either, number
+from solvers import krylov
+from solvers.driver import finish, make_recorder, stop_message
+from solvers.krylov import compile_kernels
 from solvers.registry import method
 
 
 @method("sparse direct solve (SuperLU) of A u = f")
 def direct(problem, settings):
-    rec = Recorder(problem, settings.record_every, phase="direct")
+    rec = make_recorder(problem, settings, phase="direct")
     rec.record(0, np.zeros(problem.shape) if settings.x0 is None else settings.x0)
     rec.restart_clock()
     u = spla.spsolve(problem.matrix().tocsc(), problem.f.ravel(), permc_spec="MMD_AT_PLUS_A")
     u = np.asarray(u).reshape(problem.shape)
-    return make_result(
-        problem, "direct", {}, settings, u, converged=True, iterations=1, recorder=rec
+    return finish(
+        problem, "direct", {}, settings, u, recorder=rec, iterations=1, reason="converged"
     )
 
 
@@ -38,11 +40,11 @@ def dst(problem, settings):
             f"method 'dst' needs constant coefficients, but {problem.name} has variable a or c;"
             " use 'dst-pcg' (DST-preconditioned CG) or 'direct'"
         )
-    rec = Recorder(problem, settings.record_every, phase="dst")
+    rec = make_recorder(problem, settings, phase="dst")
     rec.record(0, np.zeros(problem.shape) if settings.x0 is None else settings.x0)
     rec.restart_clock()
     u = problem.dst_solve(problem.f)
-    return make_result(problem, "dst", {}, settings, u, converged=True, iterations=1, recorder=rec)
+    return finish(problem, "dst", {}, settings, u, recorder=rec, iterations=1, reason="converged")
 
 
 def reference_coefficients(problem, reference="mean") -> tuple[float, float]:
@@ -53,69 +55,60 @@ def reference_coefficients(problem, reference="mean") -> tuple[float, float]:
     number. ``c_ref`` is the mean of ``c``.
     """
     faces = np.concatenate([f.ravel() for f in problem.operator.faces])
+    reference = REFERENCE(reference)
     if reference == "mean":
         a_ref = float(faces.mean())
     elif reference == "geometric":
         a_ref = float(np.exp(np.log(faces).mean()))
     else:
-        try:
-            a_ref = float(reference)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"reference must be 'mean', 'geometric' or a number > 0, got {reference!r}"
-            ) from None
-        if not a_ref > 0:
-            raise ValueError(f"reference coefficient must be > 0, got {a_ref}")
+        a_ref = reference
     return a_ref, float(problem.operator.c.mean())
 
 
-@method(
-    "CG preconditioned by the constant-coefficient DST solve",
-    {"reference": "reference coefficient: 'mean' (default), 'geometric' or a number"},
+REFERENCE = Parameter(
+    "reference",
+    "mean",
+    either(choice("mean", "geometric"), number(low=0, strict_low=True)),
+    "reference coefficient: 'mean' (default), 'geometric' or a number > 0",
 )
+
+
+@method("CG preconditioned by the constant-coefficient DST solve", Parameters(REFERENCE))
 def dst_pcg(problem, settings, reference="mean"):
     a_ref, c_ref = reference_coefficients(problem, reference)
-    rec = Recorder(problem, settings.record_every, settings.maxiter, phase="dst-pcg")
+    drv = krylov.driver(problem, settings, "dst-pcg")
     zero = np.zeros(problem.shape)
     warm_up(lambda: (problem.dst_solve(zero, a_ref, c_ref), compile_kernels(problem.shape)))
-    rec.restart_clock()
-    u, converged, it, message = pcg(
-        problem, settings, lambda r: problem.dst_solve(r, a_ref, c_ref), rec, settings.x0
+    drv.recorder.restart_clock()
+    u = krylov.pcg(
+        problem, settings, lambda r: problem.dst_solve(r, a_ref, c_ref), drv, settings.x0
     )
-    return make_result(
-        problem,
-        "dst-pcg",
-        {"reference": reference},
-        settings,
-        u,
-        converged=converged,
-        iterations=it,
-        recorder=rec,
-        message=message,
-        info={"a_ref": a_ref, "c_ref": c_ref},
-    )
+    return drv.result(u, {"reference": reference}, info={"a_ref": a_ref, "c_ref": c_ref})
 
 
 AMG_KINDS = ("rs", "sa")
+#: Cycles of ``amg`` when ``maxiter`` is not given.
+AMG_MAXITER = 500
 
 
 @method(
     "algebraic multigrid from PyAMG (Ruge-Stuben V-cycles by default)",
-    {
-        "kind": "'rs' (Ruge-Stuben, default) or 'sa' (smoothed aggregation)",
-        "accel": "None (stand-alone cycles, default) or 'cg'",
-    },
+    Parameters(
+        Parameter(
+            "kind",
+            "rs",
+            choice(*AMG_KINDS),
+            "'rs' (Ruge-Stuben, default) or 'sa' (smoothed aggregation)",
+        ),
+        Parameter("accel", None, choice(None, "cg"), "None (stand-alone cycles, default) or 'cg'"),
+    ),
 )
 def amg(problem, settings, kind="rs", accel=None):
     try:
         import pyamg
     except ImportError:  # pragma: no cover - pyamg is a test dependency
         raise ValueError("method 'amg' needs PyAMG: pip install 'fpsolve[amg]'") from None
-    if kind not in AMG_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(AMG_KINDS)}; got {kind!r}")
-    if accel not in (None, "cg"):
-        raise ValueError(f"accel must be None or 'cg'; got {accel!r}")
-    rec = Recorder(problem, settings.record_every, settings.maxiter, phase="amg")
+    rec = make_recorder(problem, settings, phase="amg")
     x0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0
     rec.record(0, x0)
     rec.restart_clock()
@@ -130,7 +123,7 @@ def amg(problem, settings, kind="rs", accel=None):
         if rec.due(count[0]):
             rec.record(count[0], x.reshape(problem.shape))
 
-    maxiter = settings.maxiter or 500
+    maxiter = settings.maxiter or AMG_MAXITER
     rtol = settings.rtol if settings.rtol > 0 else 1e-300
     residuals: list[float] = []
     u = ml.solve(
@@ -142,17 +135,19 @@ def amg(problem, settings, kind="rs", accel=None):
         callback=callback,
         residuals=residuals,
     ).reshape(problem.shape)
+    # PyAMG owns this loop (it stops on rtol or maxiter); its outcome in the driver's words
     converged = problem.relative_residual(u) <= settings.rtol
-    return make_result(
+    reason = "converged" if converged else "maxiter"
+    return finish(
         problem,
         "amg",
         {"kind": kind, "accel": accel},
         settings,
         u,
-        converged=converged,
-        iterations=count[0],
         recorder=rec,
-        message="" if converged else "budget exhausted (maxiter)",
+        iterations=count[0],
+        reason=reason,
+        message=stop_message(reason, count[0], "" if converged else f"maxiter = {maxiter}"),
         info={
             "setup_seconds": setup,
             "levels": len(ml.levels),

@@ -1,14 +1,15 @@
 """Method registries and the one ``solve`` signature every method shares.
 
 A method is a function ``run(problem, settings, **options) -> SolveResult``
-registered under a kebab-case name with the options it accepts. ``solve``
-validates the common arguments once (:class:`Settings`) and rejects unknown
-methods and options with the list of valid ones.
+registered under a kebab-case name with the options it accepts, declared
+in the one option schema (:mod:`problems.parameters`). ``solve`` validates
+the common arguments once (:class:`Settings`, from :data:`SETTINGS`),
+converts the method's options and fills in their defaults, and rejects
+unknown methods and options with the list of valid ones.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +17,56 @@ from typing import Any
 import numpy as np
 
 from problems._numba import warm_up
+from problems.parameters import (
+    Parameter,
+    Parameters,
+    boolean,
+    choice,
+    integer,
+    number,
+    optional,
+)
+
+DEVICES = ("auto", "cpu", "cuda")
+
+#: The common arguments of every ``solve`` (``x0`` and ``observers`` apart), in the
+#: one option schema; the command line's flags and config keys are made from it.
+SETTINGS = Parameters(
+    Parameter(
+        "rtol",
+        1e-8,
+        number(low=0),
+        "stop when ||f - A u|| / ||f|| <= RTOL; 0 runs the whole budget",
+    ),
+    Parameter(
+        "maxiter",
+        None,
+        optional(integer(low=1)),
+        "most iterations (sweeps, optimiser steps, cycles)",
+    ),
+    Parameter("max_seconds", None, optional(number(low=0, strict_low=True)), "most solver seconds"),
+    Parameter(
+        "record_every",
+        None,
+        optional(integer(low=0)),
+        "history cadence: every K steps (0: first and last only)",
+    ),
+    Parameter("seed", 0, integer(), "random seed"),
+    Parameter("device", "auto", choice(*DEVICES), "torch device for DNN methods"),
+    Parameter("progress", False, boolean(), "show a progress bar"),
+    kind="argument",
+)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated common arguments of ``solve`` (see ``DESIGN.md``)."""
+    """The validated common arguments of ``solve``.
+
+    ``observers`` are called as ``observer(recorder, iteration, u)`` after
+    every history record (the command line prints ``--verbose`` lines and
+    keeps the last iterate for Ctrl-C with them); their time counts as
+    measurement, not solver time.
+    """
 
     x0: np.ndarray | None
     rtol: float
@@ -30,6 +76,7 @@ class Settings:
     seed: int
     device: str
     progress: bool
+    observers: tuple = ()
 
     def replace(self, **changes) -> Settings:
         values = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -37,22 +84,9 @@ class Settings:
         return Settings(**values)
 
 
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def make_settings(
-    problem,
-    *,
-    x0=None,
-    rtol=1e-8,
-    maxiter=None,
-    max_seconds=None,
-    record_every=None,
-    seed=0,
-    device="auto",
-    progress=False,
-) -> Settings:
-    """Check the common arguments; raise ``ValueError`` naming the bad one."""
+def make_settings(problem, *, x0=None, observers=(), **common) -> Settings:
+    """Check the common arguments (:data:`SETTINGS`, ``x0``, ``observers``);
+    raise ``ValueError`` naming the bad one."""
     if x0 is not None:
         x0 = np.asarray(x0, dtype=np.float64)
         if x0.shape != tuple(problem.shape):
@@ -60,52 +94,39 @@ def make_settings(
         if not np.all(np.isfinite(x0)):
             raise ValueError("x0 must be finite (it contains nan or inf)")
         x0 = np.ascontiguousarray(x0)
-    try:
-        rtol = float(rtol)
-    except (TypeError, ValueError):
-        raise ValueError(f"rtol must be a number >= 0, got {rtol!r}") from None
-    if not (math.isfinite(rtol) and rtol >= 0):
-        raise ValueError(f"rtol must be a finite number >= 0 (0 runs maxiter steps), got {rtol}")
-    if maxiter is not None:
-        if isinstance(maxiter, bool) or int(maxiter) != maxiter or maxiter < 1:
-            raise ValueError(f"maxiter must be None or an integer >= 1, got {maxiter!r}")
-        maxiter = int(maxiter)
-    if max_seconds is not None:
-        max_seconds = float(max_seconds)
-        if not (math.isfinite(max_seconds) and max_seconds > 0):
-            raise ValueError(f"max_seconds must be None or a finite number > 0, got {max_seconds}")
-    if rtol == 0 and maxiter is None and max_seconds is None:
+    values = SETTINGS.resolve(common)
+    if values["rtol"] == 0 and values["maxiter"] is None and values["max_seconds"] is None:
         raise ValueError("rtol=0 runs until maxiter or max_seconds: give one of them")
-    if record_every is not None:
-        if isinstance(record_every, bool) or int(record_every) != record_every or record_every < 0:
-            raise ValueError(f"record_every must be None or an integer >= 0, got {record_every!r}")
-        record_every = int(record_every)
-    if isinstance(seed, bool) or int(seed) != seed:
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
-    return Settings(x0, rtol, maxiter, max_seconds, record_every, int(seed), device, bool(progress))
+    observers = tuple(observers or ())
+    if not all(callable(o) for o in observers):
+        raise ValueError("observers must be callables observer(recorder, iteration, u)")
+    return Settings(x0=x0, observers=observers, **values)
 
 
 @dataclass(frozen=True)
 class Method:
     """A method: its ``run(problem, settings, **options)``, a one-line summary and the
-    options it accepts (name -> doc). Its ``name`` is given by the method table."""
+    options it accepts (:class:`~problems.parameters.Parameters`). Its ``name`` is
+    given by the method table. :meth:`Registry.solve` converts the options and fills
+    in their defaults before ``run`` sees them."""
 
     name: str
     run: Callable[..., Any]
     summary: str
-    options: dict[str, str]
+    options: Parameters
 
     def __call__(self, problem, settings, **options):
         return self.run(problem, settings, **options)
 
 
-def method(summary: str, options: dict[str, str] | None = None):
+def method(summary: str, options: Parameters | None = None):
     """Decorator: make ``run`` a :class:`Method` (named later, by a method table)."""
+    options = options if options is not None else Parameters()
+    if not isinstance(options, Parameters):
+        raise TypeError("options must be problems.parameters.Parameters")
 
     def wrap(run) -> Method:
-        return Method("", run, summary, dict(options or {}))
+        return Method("", run, summary, options)
 
     return wrap
 
@@ -135,7 +156,7 @@ class Registry:
         for name, m in pairs:
             if name in self._methods or (parent is not None and name in parent.names()):
                 raise ValueError(f"method name {name!r} is given twice")
-            self._methods[name] = Method(name, m.run, m.summary, dict(m.options))
+            self._methods[name] = Method(name, m.run, m.summary, m.options)
 
     def names(self) -> list[str]:
         own = set(self._methods)
@@ -153,20 +174,19 @@ class Registry:
     def check_options(self, method: str, options) -> Method:
         """The method, after checking that it accepts every name in ``options``."""
         m = self.get(method)
-        unknown = sorted(set(options) - set(m.options))
-        if unknown:
-            valid = ", ".join(sorted(m.options)) or "none"
-            raise ValueError(
-                f"unknown option {', '.join(map(repr, unknown))} for method {method!r};"
-                f" valid options: {valid}"
-            )
+        m.options.check_names(options, f"method {method!r}")
         return m
+
+    def resolve_options(self, method: str, options) -> dict:
+        """``options`` converted, with the method's defaults filled in."""
+        return self.get(method).options.resolve(options, f"method {method!r}")
 
     def solve(self, problem, method: str, **kwargs):
         common = {k: kwargs.pop(k) for k in list(kwargs) if k in Settings.__dataclass_fields__}
-        m = self.check_options(method, kwargs)
+        m = self.get(method)
+        options = self.resolve_options(method, kwargs)
         settings = make_settings(problem, **common)
         # Every method and every record applies the operator: compile (or load) that
         # kernel now, before any clock starts and with Ctrl-C held off the compiler.
         warm_up(lambda: problem.apply(np.zeros(problem.shape)))
-        return m.run(problem, settings, **kwargs)
+        return m.run(problem, settings, **options)

@@ -60,7 +60,6 @@ True
 from __future__ import annotations
 
 import math
-import time
 import weakref
 from dataclasses import dataclass
 
@@ -70,9 +69,10 @@ from tqdm import tqdm
 
 from problems._numba import PARALLEL_THRESHOLD, warm_up
 from problems.operators import Operator
+from problems.parameters import Parameter, Parameters, choice, number, optional
 from problems.problem import Problem
 from solvers import _relaxation_kernels as _k
-from solvers.recording import Recorder, make_result, out_of_budget
+from solvers.driver import DIVERGENCE_FACTOR, Driver
 from solvers.registry import method
 
 METHODS = (
@@ -85,8 +85,6 @@ METHODS = (
 )
 SWEEPS = ("forward", "backward", "symmetric")
 
-#: A run stops as diverged when its residual exceeds this factor times the initial one.
-DIVERGENCE_FACTOR = 1e6
 #: Measuring a record may cost at most this fraction of the solver's time at the
 #: default cadence (records that would exceed it wait until they fit).
 RECORD_BUDGET = 0.1
@@ -194,20 +192,45 @@ def _plan(op: Operator) -> _Plan:
 
 
 # -- options -------------------------------------------------------------------
+#: The relaxation weight: ``None`` (the method's default, :func:`default_omega`) or in (0, 2).
+OMEGA = Parameter(
+    "omega",
+    None,
+    optional(number(low=0, high=2, open=True)),
+    "relaxation weight in (0, 2)",
+)
+SWEEP = Parameter(
+    "sweep",
+    "forward",
+    choice(*SWEEPS),
+    "'forward' (default), 'backward' or 'symmetric' (forward then backward)",
+)
+
+
 @dataclass(frozen=True)
 class _Spec:
     kernel: str  # "jacobi", "gauss-seidel" or "red-black"
-    options: tuple[str, ...]  # accepted option names
+    options: Parameters  # the options the method accepts
     sweep: str = "forward"  # fixed sweep when "sweep" is not an option
 
 
+def _omega(doc: str) -> Parameter:
+    return Parameter(OMEGA.name, OMEGA.default, OMEGA.convert, f"{OMEGA.doc}; default {doc}")
+
+
 _SPECS = {
-    "jacobi": _Spec("jacobi", ()),
-    "weighted-jacobi": _Spec("jacobi", ("omega",)),
-    "gauss-seidel": _Spec("gauss-seidel", ("sweep",)),
-    "symmetric-gauss-seidel": _Spec("gauss-seidel", (), "symmetric"),
-    "red-black": _Spec("red-black", ("omega",)),
-    "sor": _Spec("gauss-seidel", ("omega", "sweep")),
+    "jacobi": _Spec("jacobi", Parameters()),
+    "weighted-jacobi": _Spec("jacobi", Parameters(_omega("2/3 in 1D, 4/5 in 2D"))),
+    "gauss-seidel": _Spec("gauss-seidel", Parameters(SWEEP)),
+    "symmetric-gauss-seidel": _Spec("gauss-seidel", Parameters(), "symmetric"),
+    "red-black": _Spec("red-black", Parameters(_omega("1"))),
+    "sor": _Spec(
+        "gauss-seidel",
+        Parameters(
+            _omega("the optimal omega of the constant-coefficient model problem"),
+            Parameter(SWEEP.name, SWEEP.default, SWEEP.convert, SWEEP.doc + " (symmetric = SSOR)"),
+        ),
+    ),
 }
 
 
@@ -247,20 +270,6 @@ def default_omega(method: str, op: Operator | Problem) -> float:
     return 1.0
 
 
-def _check_omega(omega) -> float:
-    if isinstance(omega, bool):
-        raise ValueError(f"omega must be a number in (0, 2) (the relaxation weight), got {omega!r}")
-    try:
-        omega = float(omega)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"omega must be a number in (0, 2) (the relaxation weight), got {omega!r}"
-        ) from None
-    if not (0.0 < omega < 2.0):
-        raise ValueError(f"omega must be in (0, 2) (relaxation diverges outside it), got {omega!r}")
-    return omega
-
-
 def _resolve(method: str, op: Operator, options: dict) -> tuple[_Spec, float, str]:
     """Validate ``method`` and its options; return ``(spec, omega, sweep)``."""
     spec = _SPECS.get(method)
@@ -268,18 +277,10 @@ def _resolve(method: str, op: Operator, options: dict) -> tuple[_Spec, float, st
         raise ValueError(
             f"unknown relaxation method {method!r}; choose one of: {', '.join(METHODS)}"
         )
-    for name in options:
-        if name not in spec.options:
-            valid = ", ".join(spec.options) or "none"
-            raise ValueError(
-                f"unknown option {name!r} for method {method!r}; valid options: {valid}"
-            )
-    omega = options.get("omega")
-    omega = default_omega(method, op) if omega is None else _check_omega(omega)
-    sweep = options.get("sweep", spec.sweep)
-    if sweep not in SWEEPS:
-        raise ValueError(f"sweep must be one of {', '.join(SWEEPS)}; got {sweep!r}")
-    return spec, omega, sweep
+    values = spec.options.resolve(options, f"method {method!r}")
+    omega = values.get("omega")
+    omega = default_omega(method, op) if omega is None else omega
+    return spec, omega, values.get("sweep", spec.sweep)
 
 
 # -- the kernels, dispatched -----------------------------------------------------
@@ -499,20 +500,26 @@ def residual_norm(p, u: np.ndarray, *, rhs=None) -> float:
     return math.sqrt(_residual(plan, u, rhs, plan.residual_buffer(), False))
 
 
-# -- solve: iterate with stopping tests and a history ------------------------------
+# -- solve: the driver runs the sweeps ---------------------------------------------
 def _run(method: str, problem, settings, options: dict):
     op = problem.operator
     plan = _plan(op)
     spec, omega, sweep = _resolve(method, op, options)
-    used = {name: (omega if name == "omega" else sweep) for name in spec.options}
+    used = {name: (omega if name == "omega" else sweep) for name in spec.options.names()}
     u = np.zeros(problem.shape) if settings.x0 is None else np.array(settings.x0, dtype=np.float64)
     f = _readonly(np.ascontiguousarray(problem.f, dtype=np.float64))
     r = plan.residual_buffer()
-    rec = Recorder(problem, settings.record_every, settings.maxiter, phase=method)
-    f_norm = rec.f_norm
-    throttle = settings.record_every is None
+    drv = Driver(
+        problem,
+        settings,
+        method=method,
+        divergence=DIVERGENCE_FACTOR,
+        throttle=RECORD_BUDGET,
+        unit="sweeps",
+        what=f"{method} with omega={omega:g}",
+    )
     bar = _progress(settings, method)
-
+    f_norm = drv.f_norm
     max_interval = max(MAX_CHECK_INTERVAL, CHECK_WORK // problem.size)
     # compile (or load) the sweep and residual kernels before anything is timed or shown
     warm_up(
@@ -521,78 +528,37 @@ def _run(method: str, problem, settings, options: dict):
             _residual(plan, u, f, r, False),
         )
     )
-    norm0 = math.sqrt(_residual(plan, u, f, r, True))
-    t0 = time.perf_counter()
-    rec.record(0, u, r)
-    cost = time.perf_counter() - t0  # of one record, to keep the next ones in budget
-    rec.restart_clock()
-    limit = DIVERGENCE_FACTOR * max(norm0, 1e-12 * f_norm)
-    norm, it, checks = norm0, 0, 1
-    converged, message = False, ""
-    while True:
-        rel = norm / f_norm
-        if settings.rtol > 0 and rel <= settings.rtol:
-            converged = True
-            break
-        if not math.isfinite(norm) or norm > limit:
-            what = (
-                "is not finite"
-                if not math.isfinite(norm)
-                else (
-                    f"grew from {norm0 / f_norm:.3e} to {rel:.3e} (more than"
-                    f" {DIVERGENCE_FACTOR:.0e} times its initial value)"
-                )
-            )
-            message = (
-                f"diverged: the relative residual {what} after {it} sweeps;"
-                f" {method} with omega={omega:g} does not converge for this problem"
-            )
-            break
-        if out_of_budget(settings, it, rec):
-            message = "budget exhausted (" + (
-                "maxiter)"
-                if settings.maxiter is not None and it >= settings.maxiter
-                else "max_seconds)"
-            )
-            break
-        stop = it + min(max(it // CHECK_DIVISOR, 1), max_interval)
-        if settings.maxiter is not None:
-            stop = min(stop, settings.maxiter)
-        record_at = rec.next_due(rec.last_iteration)
-        may_record = not throttle or rec.overhead + cost <= RECORD_BUDGET * rec.elapsed()
-        if may_record and record_at > it:
-            stop = min(stop, record_at)
-        _sweep(plan, spec.kernel, u, f, omega, sweep, stop - it)
+
+    def step(it, target):
+        _sweep(plan, spec.kernel, u, f, omega, sweep, target - it)
         if bar is not None:
-            bar.update(stop - it)
-        it = stop
-        due = rec.due(it) and (not throttle or rec.overhead + cost <= RECORD_BUDGET * rec.elapsed())
-        norm = math.sqrt(_residual(plan, u, f, r, due))
-        checks += 1
-        if due and math.isfinite(norm):
-            before = rec.overhead
-            rec.record(it, u, r)
-            cost = rec.overhead - before
+            bar.update(target - it)
+        return target
+
+    def measure(it, record):
+        # one fused pass: the norm, and the residual itself when a record is due
+        return math.sqrt(_residual(plan, u, f, r, record)) / f_norm, r
+
+    rel0, _ = measure(0, True)
+    drv.record(0, u, r)
+    drv.recorder.restart_clock()
+    it = drv.run(
+        u,
+        step,
+        measure,
+        rel=rel0,
+        record_start=False,
+        interval=lambda it: min(max(it // CHECK_DIVISOR, 1), max_interval),
+    )
     if bar is not None:
         bar.close()
     info = {
         "sweeps": it,
         "omega": omega,
-        "residual_checks": checks,
-        "record_seconds": rec.overhead,  # measuring the history, before the final record
+        "residual_checks": drv.measurements,
+        "record_seconds": drv.recorder.overhead,  # measuring the history, before the final record
     }
-    return make_result(
-        problem,
-        method,
-        used,
-        settings,
-        u,
-        converged=converged,
-        iterations=it,
-        recorder=rec,
-        message=message,
-        info=info,
-    )
+    return drv.result(u, used, info=info)
 
 
 def _progress(settings, method):
@@ -601,42 +567,25 @@ def _progress(settings, method):
     return tqdm(total=settings.maxiter, desc=method, unit="sweep")
 
 
-def _relaxation_method(name: str, summary: str, options: dict[str, str] | None = None):
+def _relaxation_method(name: str, summary: str):
     def run(problem, settings, **opts):
         return _run(name, problem, settings, opts)
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
     run.__doc__ = f"Run ``{name}`` to ``settings.rtol``: {summary}."
-    return method(summary, options)(run)
+    return method(summary, _SPECS[name].options)(run)
 
 
-_OMEGA_DOC = "relaxation weight in (0, 2)"
-_SWEEP_DOC = "'forward' (default), 'backward' or 'symmetric' (forward then backward)"
 jacobi = _relaxation_method("jacobi", "Jacobi relaxation, u += D^-1 (f - A u)")
-weighted_jacobi = _relaxation_method(
-    "weighted-jacobi",
-    "damped Jacobi, u += omega D^-1 (f - A u)",
-    {"omega": _OMEGA_DOC + "; default 2/3 in 1D, 4/5 in 2D"},
-)
-gauss_seidel = _relaxation_method(
-    "gauss-seidel", "lexicographic Gauss-Seidel", {"sweep": _SWEEP_DOC}
-)
+weighted_jacobi = _relaxation_method("weighted-jacobi", "damped Jacobi, u += omega D^-1 (f - A u)")
+gauss_seidel = _relaxation_method("gauss-seidel", "lexicographic Gauss-Seidel")
 symmetric_gauss_seidel = _relaxation_method(
     "symmetric-gauss-seidel", "Gauss-Seidel, a forward then a backward sweep"
 )
 red_black = _relaxation_method(
     "red-black",
     "Gauss-Seidel in red-black (checkerboard) order; omega != 1 gives red-black SOR",
-    {"omega": _OMEGA_DOC + "; default 1"},
 )
-sor = _relaxation_method(
-    "sor",
-    "successive over-relaxation (lexicographic)",
-    {
-        "omega": _OMEGA_DOC
-        + "; default the optimal omega of the constant-coefficient model problem",
-        "sweep": _SWEEP_DOC + " (symmetric = SSOR)",
-    },
-)
+sor = _relaxation_method("sor", "successive over-relaxation (lexicographic)")
 
 __all__ = ["METHODS", "default_omega", "optimal_omega", "relax", "residual", "residual_norm"]

@@ -1,6 +1,6 @@
 """Results of a solve: the final iterate, a per-frequency history, and the result files.
 
-The file format is fixed by ``DESIGN.md``: ``result.json`` with scalars and
+The file format (see the documentation's architecture page): ``result.json`` with scalars and
 the history as lists, and ``result.npz`` beside it with the arrays. Both are
 written atomically (temporary file in the same folder, then rename).
 """
@@ -115,11 +115,14 @@ def _array(values) -> np.ndarray:
 
 @dataclass
 class SolveResult:
-    """What every method returns (see ``DESIGN.md``).
+    """What every method returns.
 
     ``u`` is the final iterate, ``seconds`` the solver's time (history
     measurements excluded), ``info`` method-specific counters such as
-    ``sweeps``, ``dnn_steps`` and the time split of a hybrid.
+    ``sweeps``, ``dnn_steps`` and the time split of a hybrid, ``stop_reason``
+    why the run ended, one of :data:`solvers.driver.STOP_REASONS`
+    (``converged``, ``maxiter``, ``max_seconds``, ``diverged``, ``stagnated``,
+    ``breakdown``, ``callback``, ``interrupted``) and ``message`` the same in words.
     """
 
     problem: Any
@@ -134,6 +137,7 @@ class SolveResult:
     seed: int = 0
     info: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
+    stop_reason: str = ""
 
     @property
     def relative_residual(self) -> float:
@@ -176,6 +180,7 @@ class SolveResult:
             "message": self.message,
             "info": jsonable(self.info),
             "interrupted": bool(self.interrupted),
+            "stop_reason": self.stop_reason,
         }
 
     def to_json(self, path: str | os.PathLike) -> Path:

@@ -22,7 +22,9 @@ import hybrid
 from hybrid.app import results as saved
 from hybrid.app.cli import main
 from hybrid.app.compare import Interrupted, compare, first_below
-from solvers.recording import Recorder, make_result
+from problems.parameters import Parameters
+from solvers.driver import finish
+from solvers.recording import Recorder
 from solvers.registry import Method
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +126,7 @@ def test_methods_lists_every_method_and_option(capsys):
     assert rc == 0
     for name in hybrid.methods():
         assert name in out
-        for option in hybrid.REGISTRY.get(name).options:
+        for option in hybrid.REGISTRY.get(name).options.names():
             assert f"--option {option}=" in out
 
 
@@ -373,7 +375,7 @@ def test_interrupted_method_keeps_what_it_recorded(monkeypatch):
     recorded = []
 
     def stubborn(problem, settings):
-        rec = Recorder(problem, record_every=1, phase="stub")
+        rec = Recorder(problem, record_every=1, phase="stub", observers=settings.observers)
         u = np.zeros(problem.shape)
         for it in range(3):
             u += problem.f * 1e-4
@@ -382,7 +384,9 @@ def test_interrupted_method_keeps_what_it_recorded(monkeypatch):
         u += 1.0  # not recorded: the partial result must not see it
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(hybrid.REGISTRY._methods, "stub", Method("stub", stubborn, "stub", {}))
+    monkeypatch.setitem(
+        hybrid.REGISTRY._methods, "stub", Method("stub", stubborn, "stub", Parameters())
+    )
     with pytest.raises(Interrupted) as stop:
         compare(p, ["direct", "stub"])
     first, partial = stop.value.results
@@ -527,21 +531,29 @@ def test_saved_result_round_trip(tmp_path):
         saved.load_dir(tmp_path / "..")
 
 
-def test_make_result_records_are_what_the_observer_sees():
-    """The watch hook fires once per record, after the row is stored."""
+def test_observers_see_every_record_after_it_is_stored():
+    """An observer passed in fires once per record, after the row is stored."""
     import problems
-    from solvers.recording import watch
+    from solvers.registry import make_settings
 
     p = problems.get("modes1d", n=15)
     seen = []
-    rec = Recorder(p, record_every=1)
-    with watch(lambda r, it, u: seen.append((it, r.last_record()["iteration"]))):
-        rec.record(0, np.zeros(p.shape))
-        rec.record(1, p.reference())
-    rec.record(2, p.reference())  # outside the block: not observed
+    observe = lambda r, it, u: seen.append((it, r.last_record()["iteration"]))  # noqa: E731
+    rec = Recorder(p, record_every=1, observers=(observe,))
+    rec.record(0, np.zeros(p.shape))
+    rec.record(1, p.reference())
     assert seen == [(0, 0), (1, 1)]
-    from solvers.registry import make_settings
+    assert len(Recorder(p, record_every=1).observers) == 0  # no module-level hooks
+    res = finish(p, "x", {}, make_settings(p), p.reference(), recorder=rec, iterations=2,
+                 reason="converged")  # fmt: skip
+    assert len(res.history) == 3 and seen[-1] == (2, 2) and res.stop_reason == "converged"
 
-    res = make_result(p, "x", {}, make_settings(p), p.reference(), converged=True,
-                      iterations=2, recorder=rec)  # fmt: skip
-    assert len(res.history) == 3
+
+def test_solve_passes_observers_to_the_method():
+    import problems
+
+    p = problems.get("modes1d", n=31)
+    seen = []
+    r = hybrid.solve(p, "jacobi", maxiter=50, rtol=0, record_every=10,
+                     observers=(lambda rec, it, u: seen.append(it),))  # fmt: skip
+    assert seen == list(r.history.iteration) and seen[-1] == 50

@@ -57,7 +57,7 @@ def test_fit_accepts_any_function_and_is_repeatable():
         ({"npoints": 4}, "npoints must be an integer >= 8"),
         ({"steps": 0}, "steps must be an integer >= 1"),
         ({"lr": -1.0}, "lr must be a finite number"),
-        ({"widths": (0,)}, "fit: each width"),
+        ({"widths": (0,)}, "fit: widths must be a sequence of integers >= 1"),
         ({"activation": "swish"}, "fit: activation"),
         ({"dtype": "half"}, "dtype must be"),
         ({"target": lambda x: x[:3]}, "must return 201 finite values"),

@@ -86,8 +86,8 @@ def test_monitor_switches_when_dnn_progress_falls_below_relaxation(monkeypatch):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"switch": "never"}, "switch must be 'auto' or 'fixed'"),
-        ({"switch_after": -1}, "switch_after must be an integer >= 0"),
+        ({"switch": "never"}, "switch must be one of auto, fixed"),
+        ({"switch_after": -1}, "switch_after must be None or an integer >= 0, got -1"),
         ({"switch": "fixed"}, "switch='fixed' needs switch_after"),
         ({"dnn_options": {"loss": "nope"}, "switch_after": 1}, "loss"),
     ],

@@ -222,8 +222,8 @@ def test_hybrid_solver_trains_once_for_many_right_hand_sides(monkeypatch, rng):
     ("options", "message"),
     [
         ({"coarse": "exact"}, "coarse must be one of neural, direct"),
-        ({"levels": 0}, "levels must be an integer >= 1"),
-        ({"levels": "many"}, "levels must be an integer >= 1, got 'many'"),
+        ({"levels": 0}, "levels must be 'auto' or an integer >= 1, got 0"),
+        ({"levels": "many"}, "levels must be 'auto' or an integer >= 1, got 'many'"),
         ({"initial": "random"}, "initial must be one of dnn, zero"),
         ({"sweeps": 1.5}, "sweeps must be an integer >= 1"),
         ({"lr": -1.0}, "lr must be a finite number > 0"),

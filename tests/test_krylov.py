@@ -5,7 +5,6 @@ import pytest
 
 import problems
 from solvers import krylov
-from solvers.recording import Recorder
 from solvers.registry import make_settings
 
 
@@ -30,8 +29,7 @@ def test_pcg_solves_to_the_dense_solution(n):
     p = problems.get("varcoef2d", n=n, contrast=19)
     settings = make_settings(p, rtol=1e-11)
     diag = p.operator.diagonal()
-    u, converged, _, message = krylov.pcg(
-        p, settings, lambda r: r / diag, Recorder(p, 0, None, phase="pcg")
-    )
-    assert converged, message
+    drv = krylov.driver(p, settings, "pcg", record_every=0)
+    u = krylov.pcg(p, settings, lambda r: r / diag, drv)
+    assert drv.reason == "converged", drv.message
     assert np.linalg.norm(u - p.reference()) <= 1e-9 * np.linalg.norm(p.reference())

@@ -3,7 +3,7 @@
 Commands: ``problems``, ``methods``, ``solve``, ``compare``, ``demo``,
 ``plot``; ``fpsolve COMMAND --help`` shows each one's flags and examples.
 
-Conventions (``DESIGN.md``):
+Conventions:
 
 * every bad input prints one line ``fpsolve: error: ...`` and exits 2, with
   nothing written: all inputs (problem, parameters, methods, options, common
@@ -13,7 +13,10 @@ Conventions (``DESIGN.md``):
 * Ctrl-C stops the current method, writes what was recorded with
   ``"interrupted": true`` and exits 130 (see :mod:`hybrid.app.compare` for what a
   partial result holds);
-* ``--config FILE.toml`` holds the same keys as the flags; flags win.
+* ``--config FILE.toml`` holds the same keys as the flags; flags win;
+* every key (:data:`KEYS`), problem parameter and method option is declared
+  in the one option schema (:mod:`problems.parameters`), which converts the
+  flags' and the file's values and writes the help texts.
 """
 
 from __future__ import annotations
@@ -34,8 +37,19 @@ from hybrid.app import config as cfg
 from hybrid.app.compare import Interrupted, compare, convergence_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare, write_result
+from problems.parameters import (
+    Parameter,
+    Parameters,
+    anything,
+    boolean,
+    choice,
+    integer,
+    named,
+    sequence,
+    text,
+)
 from solvers.files import VERSION
-from solvers.registry import DEVICES, make_settings
+from solvers.registry import SETTINGS, make_settings
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -55,133 +69,107 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
-# -- argument types (argparse strings and TOML values alike) ------------------------
-def _number(value, what: str, integer: bool = False):
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be a number, got {value!r}")
-    try:
-        if integer:
-            if isinstance(value, float) and value != int(value):
-                raise ValueError
-            out = int(value) if not isinstance(value, str) else int(value.strip())
-        else:
-            out = float(value)
-    except (TypeError, ValueError):
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"{what} must be {kind}, got {value!r}") from None
-    if not integer and not np.isfinite(out):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
-    return out
+# -- keys: every flag and config key, in the one option schema ----------------------
+def _arg(param: Parameter):
+    """An argparse ``type`` from a :class:`~problems.parameters.Parameter`."""
 
-
-def _arg(convert, flag: str = ""):
     def parse(text):
         try:
-            return convert(text)
+            return param(text)
         except ValueError as err:  # argparse names the flag already
-            raise argparse.ArgumentTypeError(str(err).removeprefix(flag + " ")) from None
+            raise argparse.ArgumentTypeError(str(err).removeprefix(param.name + " ")) from None
 
-    parse.__name__ = convert.__name__
+    parse.__name__ = param.name
     return parse
 
 
-def _float(value, what="value"):
-    return _number(value, what)
-
-
-def _int(value, what="value"):
-    return _number(value, what, integer=True)
-
-
-def _grid_size(value, what="--n"):
+def _grid_size(value):
     """``63``, ``"63"``, ``"63x31"``, ``"63,31"`` or ``[63, 31]`` -> int or tuple."""
-    if isinstance(value, list | tuple):
-        return tuple(_int(v, what) for v in value)
     if isinstance(value, str):
-        parts = value.replace("x", ",").split(",")
-        sizes = tuple(_int(v, what) for v in parts)
-        return sizes[0] if len(sizes) == 1 else sizes
-    return _int(value, what)
+        value = value.replace("x", ",")
+    sizes = _SIZES(value)
+    return sizes[0] if len(sizes) == 1 else sizes
 
 
-def _bool(value, what="value"):
-    if isinstance(value, bool):
-        return value
-    raise ValueError(f"{what} must be true or false, got {value!r}")
+_SIZES = sequence(integer(), what="N, or NXxNY in 2D (integers)")
+_grid_size = named(_grid_size, _SIZES.accepts)
 
 
-def _text(value, what="value"):
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _choice(options):
-    def convert(value, what="value"):
-        if value not in options:
-            raise ValueError(f"{what} must be one of {', '.join(options)}; got {value!r}")
-        return value
-
-    return convert
-
-
-def _method_list(value, what="--methods"):
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ValueError(f"{what} must be a comma-separated list of methods, got {value!r}")
+def _method_list(value):
+    items = value.split(",") if isinstance(value, str) else _NAMES(value)
     names = [str(v).strip() for v in items]
     if not names or any(not n for n in names):
-        raise ValueError(f"{what} must be a comma-separated list of method names, got {value!r}")
+        raise ValueError(f"must be a comma-separated list of method names, got {value!r}")
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ValueError(f"{what} names {', '.join(dup)} more than once; give each method once")
+        raise ValueError(f"must name each method once; {', '.join(dup)} is given more than once")
     return names
 
 
-# Every key a flag or a config file can set: key -> (converter, default, help).
-COMMON = {
-    "rtol": (_float, 1e-8, "stop when ||f - A u|| / ||f|| <= RTOL; 0 runs the whole budget"),
-    "maxiter": (_int, None, "most iterations (sweeps, optimiser steps, cycles)"),
-    "max_seconds": (_float, None, "most solver seconds per method"),
-    "record_every": (_int, None, "history cadence: every K steps (0: first and last only)"),
-    "seed": (_int, 0, "random seed"),
-    "device": (_choice(DEVICES), "auto", "torch device for DNN methods: auto, cpu or cuda"),
-}
-OUTPUT = {
-    "format": (_choice(FORMATS), "png", "figure format: png, pdf or svg"),
-    "quiet": (_bool, False, "no progress bar or per-record lines"),
-    "verbose": (_bool, False, "one line per history record"),
-}
+_NAMES = sequence(text(), what="a comma-separated list of method names")
+_method_list = named(_method_list, _NAMES.accepts)
+_BOOL = boolean()
+_TEXT = text()
+_PAIRS = anything()  # --param/--option KEY=VALUE: checked by the problem's and method's schema
+
+# The common settings: solve's own schema (solvers.registry.SETTINGS), with the CLI's words.
+COMMON = Parameters(
+    SETTINGS["rtol"],
+    SETTINGS["maxiter"],
+    Parameter(
+        "max_seconds", None, SETTINGS["max_seconds"].convert, "most solver seconds per method"
+    ),
+    SETTINGS["record_every"],
+    SETTINGS["seed"],
+    Parameter(
+        "device",
+        "auto",
+        SETTINGS["device"].convert,
+        "torch device for DNN methods: auto, cpu or cuda",
+    ),
+)
+OUTPUT = Parameters(
+    Parameter("format", "png", choice(*FORMATS), "figure format: png, pdf or svg"),
+    Parameter("quiet", False, _BOOL, "no progress bar or per-record lines"),
+    Parameter("verbose", False, _BOOL, "one line per history record"),
+)
+_PROBLEM = Parameters(
+    Parameter("problem", None, _TEXT, "catalogue name (fpsolve problems)"),
+    Parameter("n", None, _grid_size, "interior points per axis: N, or NXxNY in 2D"),
+    Parameter("param", {}, _PAIRS, "problem parameter KEY=VALUE (repeatable)"),
+)
+#: Every key a flag or a config file can set, per command.
 KEYS = {
-    "solve": {
-        "problem": (_text, None, "catalogue name (fpsolve problems)"),
-        "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
-        "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
-        "method": (_text, None, "method name (fpsolve methods)"),
-        "option": (None, {}, "method option KEY=VALUE (repeatable)"),
-        **COMMON,
-        "out": (_text, None, "write result.json, result.npz (and figures) into this folder"),
-        "plot": (_bool, False, "also draw the figures into --out"),
-        **OUTPUT,
-    },
-    "compare": {
-        "problem": (_text, None, "catalogue name (fpsolve problems)"),
-        "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
-        "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
-        "methods": (_method_list, None, "comma-separated method names"),
-        "option": (None, {}, "method option KEY=VALUE or METHOD.KEY=VALUE (repeatable)"),
-        **COMMON,
-        "out": (_text, None, "write compare.json, compare.npz and the figures here"),
-        "plot": (_bool, True, "draw the figures (--no-plot: results only)"),
-        **OUTPUT,
-    },
-    "demo": {
-        "quick": (_bool, False, "a few seconds instead of about a minute (for CI)"),
-        "out": (_text, "fpsolve-demo", "folder for the results and figures"),
-        "seed": (_int, 0, "random seed"),
-        "device": (_choice(DEVICES), "auto", "torch device for DNN methods"),
-        **OUTPUT,
-    },
+    "solve": Parameters(
+        _PROBLEM,
+        Parameter("method", None, _TEXT, "method name (fpsolve methods)"),
+        Parameter("option", {}, _PAIRS, "method option KEY=VALUE (repeatable)"),
+        COMMON,
+        Parameter(
+            "out", None, _TEXT, "write result.json, result.npz (and figures) into this folder"
+        ),
+        Parameter("plot", False, _BOOL, "also draw the figures into --out"),
+        OUTPUT,
+        kind="key",
+    ),
+    "compare": Parameters(
+        _PROBLEM,
+        Parameter("methods", None, _method_list, "comma-separated method names"),
+        Parameter("option", {}, _PAIRS, "method option KEY=VALUE or METHOD.KEY=VALUE (repeatable)"),
+        COMMON,
+        Parameter("out", None, _TEXT, "write compare.json, compare.npz and the figures here"),
+        Parameter("plot", True, _BOOL, "draw the figures (--no-plot: results only)"),
+        OUTPUT,
+        kind="key",
+    ),
+    "demo": Parameters(
+        Parameter("quick", False, _BOOL, "a few seconds instead of about a minute (for CI)"),
+        Parameter("out", "fpsolve-demo", _TEXT, "folder for the results and figures"),
+        COMMON["seed"],
+        Parameter("device", "auto", SETTINGS["device"].convert, "torch device for DNN methods"),
+        OUTPUT,
+        kind="key",
+    ),
 }
 
 EXAMPLES = {
@@ -198,7 +186,7 @@ EXAMPLES = {
                 --option kind=sa --rtol 1e-10 --out out/amg
   fpsolve solve --config run.toml --rtol 1e-6     # flags win over the file
 
-files (with --out DIR): DIR/result.json (DESIGN.md's format plus a "run" record:
+files (with --out DIR): DIR/result.json (the result file format plus a "run" record:
 command line, options, seed, version, wall time), DIR/result.npz (u, u_ref, the
 history arrays) and, with --plot, the figures (see fpsolve plot --help).
 A run that stops on its budget without converging exits 0 and says so.""",
@@ -230,20 +218,19 @@ def _flag(key: str) -> str:
 
 
 def _add_keys(p: argparse.ArgumentParser, command: str) -> None:
-    for key, (convert, default, doc) in KEYS[command].items():
+    for param in KEYS[command].values():
+        key, default, doc = param.name, param.default, param.doc
         flag = _flag(key)
-        if key in ("param", "option"):
+        if param.convert is _PAIRS:
             p.add_argument(flag, action="append", metavar="KEY=VALUE", help=doc)
-        elif convert is _bool:
+        elif param.convert is _BOOL:
             if default is True:
                 p.add_argument(f"--no-{key}", dest=key, action="store_const", const=False, help=doc)
             else:
                 p.add_argument(flag, action="store_const", const=True, help=doc)
         else:
             shown = f" (default: {default})" if default is not None else ""
-            p.add_argument(
-                flag, type=_arg(lambda v, c=convert, f=flag: c(v, f), flag), help=doc + shown
-            )
+            p.add_argument(flag, type=_arg(param), help=doc + shown)
     p.add_argument("--config", metavar="FILE.toml", help="read these settings from a TOML file")
 
 
@@ -267,11 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
         "plot": "redraw the figures from saved results without re-running",
     }
     subs = {}
-    for name, text in helps.items():
+    for name, summary in helps.items():
         subs[name] = sub.add_parser(
             name,
-            help=text,
-            description=text[0].upper() + text[1:] + ".",
+            help=summary,
+            description=summary[0].upper() + summary[1:] + ".",
             epilog=EXAMPLES[name],
             formatter_class=_Formatter,
         )
@@ -283,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("dir", metavar="DIR", help="a folder with result.json or compare.json")
     plot.add_argument(
         "--format",
-        type=_arg(lambda v: _choice(FORMATS)(v, "--format"), "--format"),
+        type=_arg(OUTPUT["format"]),
         default="png",
         help="figure format: png (default), pdf or svg",
     )
@@ -303,9 +290,10 @@ def _pairs(items, flag: str) -> dict[str, str]:
 def resolve(args: argparse.Namespace, command: str) -> dict[str, Any]:
     """The command's settings: each flag if given, else the config file's value, else default."""
     keys = KEYS[command]
-    file = cfg.load(args.config, keys, command) if args.config else {}
+    file = cfg.load(args.config, keys.docs(), command) if args.config else {}
     out: dict[str, Any] = {}
-    for key, (convert, default, _) in keys.items():
+    for param in keys.values():
+        key, default = param.name, param.default
         given = getattr(args, key, None)
         if key == "param":
             values = dict(_table(file.get(key, {}), "param"))
@@ -320,7 +308,10 @@ def resolve(args: argparse.Namespace, command: str) -> dict[str, Any]:
         elif given is not None:
             values = given
         elif key in file:
-            values = convert(file[key], f"{key} (in {args.config})")
+            try:
+                values = param(file[key])
+            except ValueError as err:
+                raise ValueError(f"{err} (in {args.config})") from None
         else:
             values = default
         out[key] = values
@@ -414,17 +405,14 @@ def cmd_problems(args) -> int:
     print(problems.describe(args.name))
     if not e.params:
         print("  no parameters")
-    for p in e.params:
-        print(f"  --param {p.name}={p.default!s:<14} {p.doc}")
+    for line in e.params.describe("  --param ", 20):
+        print(line)
     return 0
 
 
 def _describe_method(name: str) -> str:
     m = hybrid.REGISTRY.get(name)
-    lines = [f"{name:<24} {m.summary}"]
-    for key, doc in m.options.items():
-        lines.append(f"    --option {key + '=...':<20} {doc}")
-    return "\n".join(lines)
+    return "\n".join([f"{name:<24} {m.summary}", *m.options.describe("    --option ", 28)])
 
 
 def cmd_methods(args) -> int:
@@ -476,7 +464,7 @@ def cmd_solve(args, argv) -> int:
     p = _problem(s)
     if s["method"] is None:
         raise ValueError(f"--method is required; choose one of: {', '.join(hybrid.methods())}")
-    _check_method_options(s["method"], s["option"])
+    hybrid.REGISTRY.resolve_options(s["method"], s["option"])  # bad values fail before the run
     make_settings(p, **{k: v for k, v in _common(s).items()})
     if s["plot"] and s["out"] is None:
         raise ValueError("--plot needs --out DIR (the folder for the figures)")
@@ -510,6 +498,8 @@ def cmd_compare(args, argv) -> int:
     for m in s["methods"]:
         hybrid.REGISTRY.get(m)
     plan = _split_options(s["methods"], s["option"])
+    for name, options in plan:  # bad values fail before anything runs
+        hybrid.REGISTRY.resolve_options(name, options)
     make_settings(p, **_common(s))
     if s["out"] is None:
         raise ValueError("--out DIR is required (the folder for compare.json and the figures)")

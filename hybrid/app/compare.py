@@ -3,18 +3,17 @@
 :func:`compare` runs each method through :func:`hybrid.solve` with the same
 common settings and returns the list of ``SolveResult`` (the CLI writes it
 to ``compare.json``). While a method runs, every history record it makes is
-observed (:func:`solvers.recording.watch`), which serves two purposes:
+observed (an observer passed to ``solve``), which serves two purposes:
 
 * ``on_record`` callbacks (the CLI's ``--verbose`` lines);
-* a clean stop on ``KeyboardInterrupt``: the method is abandoned and a
-  partial ``SolveResult`` is built from the records made so far and the last
-  *recorded* iterate, with ``interrupted=True``; :class:`Interrupted` then
-  carries every result (finished ones and the partial one) to the caller.
-
-Limitation: a method cannot hand back its iterate at the exact moment of the
-interrupt, so the partial result's ``u`` is the iterate at its last record
-(the history's cadence decides how recent), or ``x0`` (zeros) when none was
-made; counters in ``info`` are not available for it.
+* a clean stop on ``KeyboardInterrupt``. A method run by the iteration
+  driver (:mod:`solvers.driver`) stops itself with the iterate it has and
+  returns a result with ``stop_reason="interrupted"``. A method outside the
+  driver (a direct solve, PyAMG's own loop) is abandoned and a partial
+  ``SolveResult`` is built from the records made so far and the last
+  *recorded* iterate (or ``x0``, zeros, when none was made; counters in
+  ``info`` are not available for it). Either way :class:`Interrupted` then
+  carries every result (finished ones and the interrupted one) to the caller.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import numpy as np
 
 import hybrid
 from problems.spectrum import BANDS, error_spectrum
-from solvers.recording import watch
 from solvers.result import History, SolveResult
 
 
@@ -94,6 +92,7 @@ def partial_result(problem, method: str, options: dict, seed: int, observer, x0=
         message="interrupted (Ctrl-C); u is the last recorded iterate",
         seed=seed,
         interrupted=True,
+        stop_reason="interrupted",
     )
 
 
@@ -141,19 +140,21 @@ def compare(
     """
     plan = [(m, {}) if isinstance(m, str) else (m[0], dict(m[1])) for m in methods]
     for name, options in plan:  # fail before running anything
-        hybrid.REGISTRY.check_options(name, options)
+        hybrid.REGISTRY.resolve_options(name, options)
     results: list[SolveResult] = []
     for name, options in plan:
         if on_start is not None:
             on_start(name)
         observer = _Observer(on_record)
         try:
-            with watch(observer):
-                results.append(hybrid.solve(problem, name, **common, **options))
-        except KeyboardInterrupt:
+            result = hybrid.solve(problem, name, observers=(observer,), **common, **options)
+        except KeyboardInterrupt:  # a method outside the driver (e.g. amg, direct)
             seed = int(common.get("seed", 0))
             partial = partial_result(problem, name, options, seed, observer, common.get("x0"))
             raise Interrupted([*results, partial]) from None
+        results.append(result)
+        if result.interrupted:  # the driver stopped the run with the iterate it had
+            raise Interrupted(results)
     return results
 
 

@@ -6,9 +6,6 @@ error, per-band errors) and the order in which each method brought the
 solution's frequencies below 10 % error, and writes ``compare.json`` and
 the figures into the output folder. About a minute on two CPU cores;
 ``--quick`` takes a few seconds (CI).
-
-Methods that are not registered are skipped with a note, so the demo runs
-while the method issues land.
 """
 
 from __future__ import annotations
@@ -17,15 +14,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import hybrid
 import problems
 from hybrid.app import figures
 from hybrid.app.compare import Interrupted, compare, convergence_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare
 
-#: The hybrid to show, best first: the first one registered is used.
-HYBRIDS = ("neural-twolevel", "dnn-gauss-seidel")
+#: The hybrid the demo shows.
+HYBRID = "neural-twolevel"
+#: The demo's methods, in run order.
+METHODS = ("jacobi", "gauss-seidel", "dnn", HYBRID)
 
 
 @dataclass(frozen=True)
@@ -52,29 +50,9 @@ QUICK = Plan(
 )
 
 
-def methods(log=print) -> list[str]:
-    """The demo's methods that are registered now (a note for each one skipped)."""
-    available = set(hybrid.methods())
-    chosen = []
-    for name in ("jacobi", "gauss-seidel", "dnn"):
-        if name in available:
-            chosen.append(name)
-        else:
-            log(f"note: method {name!r} is not registered yet; skipped")
-    best = next((h for h in HYBRIDS if h in available), None)
-    if best is None:
-        log(f"note: no hybrid registered yet ({' or '.join(HYBRIDS)}); skipped")
-    else:
-        chosen.append(best)
-    if not chosen:
-        log("note: none of the demo's methods is registered; showing 'dst-pcg' instead")
-        chosen = ["dst-pcg"]
-    return chosen
-
-
 def _key(name: str) -> str:
     """The plan's key for a method: its name, or ``"hybrid"``."""
-    return "hybrid" if name in HYBRIDS else name
+    return "hybrid" if name == HYBRID else name
 
 
 def run(out, *, quick=False, fmt="png", seed=0, device="auto", console=None, argv=()) -> int:
@@ -86,7 +64,7 @@ def run(out, *, quick=False, fmt="png", seed=0, device="auto", console=None, arg
     console = console or Console(quiet=False, verbose=False)
     plan = QUICK if quick else FULL
     p = problems.get("paper1d", n=plan.n)
-    names = methods(console.note)
+    names = list(METHODS)
     total = sum(plan.seconds.get(_key(m), 10.0) for m in names)
     console.note(
         f"fpsolve demo: {p.name}, n={plan.n}, methods {', '.join(names)};"

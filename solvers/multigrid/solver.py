@@ -37,32 +37,33 @@ import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
-from solvers.krylov import compile_kernels, pcg
+from problems.parameters import Parameter, Parameters, choice, either, integer
+from solvers import krylov
+from solvers.driver import Driver
+from solvers.krylov import compile_kernels
 from solvers.multigrid.cycle import VCycle, gauss_seidel
 from solvers.multigrid.hierarchy import build_levels
-from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
 from solvers.registry import method
 
 #: Cycles of ``multigrid`` when ``maxiter`` is not given.
 MAXITER = 500
+#: Cycles without a 10% lower residual after which ``multigrid`` stops as stagnated.
+STAGNATION = 10
 
-OPTIONS = {
-    "levels": "'auto' (default: coarsen to about `coarsest` points per axis) or the number of"
-    " grids; 1 is a direct solve",
-    "coarsest": "smallest points per axis of the hierarchy (default 15)",
-    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
-}
-
-
-def positive_int(name, value) -> int:
-    """``value`` as an int >= 1, else ``ValueError`` naming ``name``."""
-    try:
-        ok = not isinstance(value, bool) and int(value) == value and value >= 1
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+#: The options of ``multigrid`` and ``mg-pcg`` (and of :class:`Multigrid`).
+OPTIONS = Parameters(
+    Parameter(
+        "levels",
+        "auto",
+        either(choice("auto"), integer(low=1)),
+        "'auto' (default: coarsen to about `coarsest` points per axis) or the number of"
+        " grids; 1 is a direct solve",
+    ),
+    Parameter("coarsest", 15, integer(low=1), "smallest points per axis of the hierarchy"),
+    Parameter(
+        "sweeps", 2, integer(low=1), "Gauss-Seidel sweeps before and after each coarse correction"
+    ),
+)
 
 
 class DirectCoarseSolve:
@@ -114,13 +115,12 @@ class Multigrid:
     """
 
     def __init__(self, operator, *, levels="auto", coarsest=15, sweeps=2, coarse_solve=None):
-        if levels != "auto":
-            levels = positive_int("levels", levels)
-        self.sweeps = positive_int("sweeps", sweeps)
+        o = OPTIONS.resolve({"levels": levels, "coarsest": coarsest, "sweeps": sweeps}, "Multigrid")
+        self.sweeps = o["sweeps"]
         self.levels = build_levels(
             operator,
-            coarsest=positive_int("coarsest", coarsest),
-            max_levels=None if levels == "auto" else levels,
+            coarsest=o["coarsest"],
+            max_levels=None if o["levels"] == "auto" else o["levels"],
         )
         # compile (or load) the smoother, operator and transfer kernels: a one-time
         # cost per process, kept off every clock
@@ -152,65 +152,59 @@ class Multigrid:
         return {"levels": len(self.levels), "coarsest_shape": list(self.levels[-1].shape)}
 
 
-def stationary(problem, settings, rec: Recorder, u: np.ndarray, step, maxiter=MAXITER, after=None):
-    """Iterate ``step(u, f)`` (in place) to ``settings.rtol``.
+def stationary(driver: Driver, u: np.ndarray, step, after=None, record_start=True) -> np.ndarray:
+    """Iterate ``step(u, f)`` (in place) under ``driver``; return ``u``.
 
-    Returns ``(u, converged, iterations, message)``; stops on the budget, on a
-    residual that stopped falling (:class:`~solvers.recording.Stagnation`) and
-    on divergence (a residual above ``1e6`` times ``||f||`` or not finite).
-    ``after(res_before, res_after)``, if given, sees each step's relative residuals.
+    The driver (:func:`driver`) stops on ``rtol``, the budget, a residual
+    that stopped falling and divergence. ``after(res_before, res_after)``, if
+    given, sees each step's relative residuals.
     """
+    problem = driver.problem
     f = problem.f
-    f_norm = float(np.linalg.norm(f)) or 1.0
-    res = float(np.linalg.norm(problem.residual(u))) / f_norm
-    it = 0
-    stagnation = Stagnation(window=10)
-    while True:
-        if res <= settings.rtol:
-            return u, True, it, ""
-        if stagnation.stalled(res):
-            return u, False, it, stagnation.message()
-        if out_of_budget(settings, it, rec, default_maxiter=maxiter):
-            return u, False, it, "budget exhausted (maxiter or max_seconds)"
-        if not np.isfinite(res) or res > 1e6:
-            return u, False, it, f"diverged at cycle {it}: relative residual {res:.3g}"
+    last = {}
+
+    def advance(it, target):
         step(u, f)
+        return it + 1
+
+    def measure(it, record):
         r = problem.residual(u)
-        res, res_before = float(np.linalg.norm(r)) / f_norm, res
-        it += 1
-        if after is not None:
-            after(res_before, res)
-        if rec.due(it):
-            rec.record(it, u, r)
+        rel = float(np.linalg.norm(r)) / driver.f_norm
+        if after is not None and "rel" in last:
+            after(last["rel"], rel)
+        last["rel"] = rel
+        return rel, r
+
+    driver.run(u, advance, measure, record_start=record_start)
+    return u
+
+
+def driver(problem, settings, method: str, **kwargs) -> Driver:
+    """The :class:`~solvers.driver.Driver` of stationary cycles: at most :data:`MAXITER`
+    unless ``maxiter`` says otherwise, stagnation after :data:`STAGNATION` cycles."""
+    kwargs.setdefault("default_maxiter", MAXITER)
+    kwargs.setdefault("stagnation", STAGNATION)
+    return Driver(problem, settings, method=method, unit="cycles", **kwargs)
 
 
 def _solve(name, problem, settings, options):
     t0 = time.perf_counter()
     mg = Multigrid(problem.operator, **options)
     setup = time.perf_counter() - t0 - mg.warm_seconds
-    rec = Recorder(problem, settings.record_every, settings.maxiter, phase=name)
-    u = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
-    rec.record(0, u)
-    rec.restart_clock(setup)  # the set-up (hierarchy, coarsest factorisation) is on the clock
     if name == "mg-pcg":
-        u, converged, it, message = pcg(problem, settings, mg.precondition, rec, u, False)
+        drv = krylov.driver(problem, settings, name)
     else:
-        u, converged, it, message = stationary(
-            problem, settings, rec, u, lambda u, f: mg.cycle(f, u)
-        )
+        drv = driver(problem, settings, name)
+    u = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
+    drv.record(0, u)
+    drv.recorder.restart_clock(setup)  # the set-up (hierarchy, factorisation) is on the clock
+    if name == "mg-pcg":
+        u = krylov.pcg(problem, settings, mg.precondition, drv, u, record_start=False)
+    else:
+        u = stationary(drv, u, lambda u, f: mg.cycle(f, u), record_start=False)
+    it = drv.iterations
     info = {"cycles": it, "sweeps": 2 * mg.sweeps * it, "setup_seconds": setup, **mg.info()}
-    return make_result(
-        problem,
-        name,
-        options,
-        settings,
-        u,
-        converged=converged,
-        iterations=it,
-        recorder=rec,
-        message=message,
-        info=info,
-    )
+    return drv.result(u, options, info=info)
 
 
 @method("geometric multigrid V(2,2)-cycles, Gauss-Seidel smoothing, direct coarsest solve", OPTIONS)
