@@ -23,7 +23,7 @@ from hybrid.app import results as saved
 from hybrid.app.cli import main
 from hybrid.app.compare import Interrupted, compare, first_below
 from problems.parameters import Parameters
-from solvers.driver import finish
+from solvers.driver import STOP_REASONS, finish
 from solvers.recording import Recorder
 from solvers.registry import Method
 
@@ -61,7 +61,7 @@ def registered(name):
 
 # -- the result-file contract ----------------------------------------------------------
 def check_result_dict(d, *, method=None, interrupted=False):
-    """Keys, types and consistent lengths of one result dict (DESIGN.md + run record)."""
+    """Keys, types and consistent lengths of one result dict (the file format + run record)."""
     for key in ("problem", "method", "converged", "iterations", "seconds", "history"):
         assert key in d, key
     p = d["problem"]
@@ -79,6 +79,9 @@ def check_result_dict(d, *, method=None, interrupted=False):
     assert d["discretization_error"] is None or isinstance(d["discretization_error"], float)
     assert isinstance(d["seed"], int) and isinstance(d["version"], str)
     assert d["interrupted"] is interrupted
+    assert d["stop_reason"] in STOP_REASONS
+    assert (d["stop_reason"] == "interrupted") is interrupted
+    assert (d["stop_reason"] == "converged") is d["converged"]
     h = d["history"]
     s = len(h["iteration"])
     assert s >= 1

@@ -38,6 +38,8 @@ class SavedResult:
     problem : dict
         ``name``, ``dim``, ``shape``, ``params`` as in ``result.json``.
     converged, interrupted : bool
+    stop_reason : str
+        Why the run ended (``solvers.driver.STOP_REASONS``).
     iterations : int
     seconds : float
         Solver time (measurement excluded).
@@ -65,6 +67,7 @@ class SavedResult:
     run: dict = field(default_factory=dict)
     message: str = ""
     interrupted: bool = False
+    stop_reason: str = ""
 
     @property
     def title(self) -> str:
@@ -105,6 +108,7 @@ def from_solve_result(r, run: dict | None = None) -> SavedResult:
         run=dict(run or {}),
         message=r.message,
         interrupted=r.interrupted,
+        stop_reason=r.stop_reason,
     )
 
 
@@ -162,6 +166,7 @@ def _from_dict(d: dict, u=None, u_ref=None, u_exact=None) -> SavedResult:
         run=d.get("run", {}),
         message=d.get("message", ""),
         interrupted=bool(d.get("interrupted", False)),
+        stop_reason=d.get("stop_reason", ""),
     )
 
 
