@@ -3,7 +3,7 @@
 Measures, in one run, for each variant of method ``dnn`` (the default, each
 loss, Fourier-feature and MscaleDNN input layers against the plain net,
 float64, Adam then L-BFGS, training on a coarser sample, torch's own thread
-count, and the NOTES baseline 1-200-200-200-100-1 net with constant Adam at
+count, and a baseline 1-200-200-200-100-1 net with constant Adam at
 1e-3):
 
 * training seconds (recording excluded, the solver's own clock) and

@@ -1,4 +1,4 @@
-"""Time to ``relative_error < 1e-8``: the hybrids against relaxation, PyAMG and DST-PCG.
+"""Time to ``relative_error < 1e-8``: the hybrids against mg-pcg, PyAMG, DST-PCG and relaxation.
 
 For each case (problem, size) every method runs once in this process and its
 time to the target is read off its history (``history.seconds`` excludes the
@@ -12,6 +12,9 @@ Reported, as the issue asks:
 
 * ``vs_relax``: best relaxation time / hybrid time (target >= 100);
 * ``vs_peer``: hybrid time / min(PyAMG Ruge-Stuben, dst-pcg) (target <= 3);
+* ``<neural method>_vs_mg_pcg`` and ``<neural method>_vs_amg``: every neural
+  method's time over that of ``mg-pcg`` (its ablation: the same V-cycle with a
+  direct coarsest solve, no network) and of PyAMG;
 * the per-cycle convergence factor of ``neural-pcg`` and ``neural-twolevel``
   on every grid of a family, and its growth from the smallest to the
   largest grid (target <= 1.5x);
@@ -45,6 +48,8 @@ import problems  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 1e-8
 RELAXATION = ("sor", "red-black", "gauss-seidel")
+#: The neural methods, each measured against ``mg-pcg`` and PyAMG.
+NEURAL = ("neural-pcg", "neural-twolevel")
 
 FULL = {
     "cases": [
@@ -119,7 +124,7 @@ def run_case(name, n, params, relax_seconds):
         "reference_seconds": round(time.perf_counter() - t0, 2),
     }
     timings = {}
-    for method, opts in [("neural-pcg", {}), ("neural-twolevel", {}), ("dst-pcg", {}), ("amg", {})]:
+    for method, opts in [(m, {}) for m in (*NEURAL, "mg-pcg", "dst-pcg", "amg")]:
         r = hybrid.solve(p, method, rtol=TARGET * 1e-3, maxiter=500, record_every=1, **opts)
         timings[method] = time_to_target(r)
         if method.startswith("neural"):
@@ -137,7 +142,10 @@ def run_case(name, n, params, relax_seconds):
         r = hybrid.solve(p, method, rtol=TARGET * 1e-3, max_seconds=relax_seconds)
         timings[method] = time_to_target(r)
     best_relax = min(RELAXATION, key=lambda m: timings[m][0])
-    hyb = min(("neural-pcg", "neural-twolevel"), key=lambda m: timings[m][0])
+    hyb = min(NEURAL, key=lambda m: timings[m][0])
+    for m in NEURAL:  # every neural method against its ablation and against PyAMG
+        row[f"{m}_vs_mg_pcg"] = round(timings[m][0] / timings["mg-pcg"][0], 2)
+        row[f"{m}_vs_amg"] = round(timings[m][0] / timings["amg"][0], 2)
     peer = min(("amg", "dst-pcg"), key=lambda m: timings[m][0])
     for m, (t, extrapolated) in timings.items():
         row[f"{m}_s"] = round(t, 4) if math.isfinite(t) else None
@@ -188,7 +196,7 @@ def mesh_growth(rows):
         group = sorted(group, key=lambda r: r["n"])
         if len(group) < 2:
             continue
-        for m in ("neural-pcg", "neural-twolevel"):
+        for m in NEURAL:
             lo, hi = group[0][f"{m}_factor"], group[-1][f"{m}_factor"]
             out.append(
                 {
@@ -207,17 +215,19 @@ def mesh_growth(rows):
 
 def markdown(rows, growth, switch_rows):
     lines = [
-        "| problem | n | contrast | neural-pcg s | neural-twolevel s | dst-pcg s | PyAMG s |"
-        " best relaxation s | hybrid vs relax | hybrid / peer |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| problem | n | contrast | neural-pcg s | neural-twolevel s | mg-pcg s | dst-pcg s |"
+        " PyAMG s | best relaxation s | hybrid vs relax | hybrid / peer |"
+        " neural-pcg / mg-pcg | neural-twolevel / mg-pcg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         relax = r["best_relaxation"]
         ext = " (extrapolated)" if r.get(f"{relax}_extrapolated") else ""
         lines.append(
             f"| {r['problem']} | {r['n']} | {r.get('contrast', '')} | {r['neural-pcg_s']} |"
-            f" {r['neural-twolevel_s']} | {r['dst-pcg_s']} | {r['amg_s']} |"
+            f" {r['neural-twolevel_s']} | {r['mg-pcg_s']} | {r['dst-pcg_s']} | {r['amg_s']} |"
             f" {relax} {r[relax + '_s']}{ext} | {r['vs_relax']}x | {r['vs_peer']} |"
+            f" {r['neural-pcg_vs_mg_pcg']} | {r['neural-twolevel_vs_mg_pcg']} |"
         )
     lines += [
         "",
@@ -252,7 +262,7 @@ def main(argv=None):
     # Warm up: torch's import and numba's first calls are one-time costs, not the methods'.
     for name in ("paper1d", "randcoef2d"):
         p = problems.get(name, n=63)
-        for method in ("neural-pcg", "neural-twolevel", "dst-pcg", "amg", *RELAXATION):
+        for method in (*NEURAL, "mg-pcg", "dst-pcg", "amg", *RELAXATION):
             hybrid.solve(p, method, rtol=1e-6, maxiter=50)
     rows = []
     for name, n, params in cfg["cases"]:

@@ -340,7 +340,7 @@ def test_history_is_recorded_at_the_cadence_and_written():
     assert np.all(np.diff(r.history.seconds) >= 0)
     assert r.history.modal_error.shape == (len(it), len(r.history.modes))
     assert set(r.history.phase) == {"red-black"}
-    # errors fall (relative error vs p.reference(), per DESIGN.md)
+    # errors fall (relative error vs p.reference(), the algebraic error)
     assert r.history.relative_error[-1] < 1e-8 < r.history.relative_error[0]
     default = solvers.solve(p, "red-black", rtol=1e-10)
     assert 2 <= len(default.history) and default.history.iteration[-1] == default.iterations

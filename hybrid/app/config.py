@@ -1,4 +1,4 @@
-"""Run settings from a TOML file (``fpsolve ... --config FILE.toml``), and value parsing.
+"""Run settings from a TOML file (``fpsolve COMMAND --config FILE.toml``), and value parsing.
 
 The file holds the same keys as the command's flags, without the leading
 dashes (``max-seconds`` or ``max_seconds``); problem parameters and method

@@ -1,7 +1,8 @@
 """Result files on disk: writing a run's files and reading them back for figures.
 
-A ``solve`` run writes ``result.json`` (the contract of ``DESIGN.md``, plus a
-``run`` record: command line, options, seed, version, wall time) and
+A ``solve`` run writes ``result.json`` (the result file format of the
+documentation's architecture page, plus a ``run`` record: command line,
+options, seed, version, wall time) and
 ``result.npz`` beside it. A ``compare`` run writes ``compare.json``, a list of
 such result dicts in run order, and ``compare.npz`` with the final iterates
 ``u_0, u_1, ...`` (same order), ``u_ref`` and, when known, ``u_exact``.
