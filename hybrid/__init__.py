@@ -9,9 +9,9 @@ figures) lives in :mod:`hybrid.app`, above the algorithms; importing
 True
 """
 
-import solvers
 from hybrid.methods import REGISTRY
 from hybrid.neural import HybridSolver
+from solvers.registry import solve_function
 
 
 def methods() -> list[str]:
@@ -19,40 +19,8 @@ def methods() -> list[str]:
     return REGISTRY.names()
 
 
-def solve(
-    problem,
-    method,
-    *,
-    x0=None,
-    rtol=1e-8,
-    maxiter=None,
-    max_seconds=None,
-    record_every=None,
-    seed=0,
-    device="auto",
-    progress=False,
-    observers=(),
-    **method_options,
-) -> solvers.SolveResult:
-    """Solve ``problem`` with any method of :func:`methods`.
-
-    Same signature and behaviour as :func:`solvers.solve`, which it extends
-    with the hybrid methods.
-    """
-    return REGISTRY.solve(
-        problem,
-        method,
-        x0=x0,
-        rtol=rtol,
-        maxiter=maxiter,
-        max_seconds=max_seconds,
-        record_every=record_every,
-        seed=seed,
-        device=device,
-        progress=progress,
-        observers=observers,
-        **method_options,
-    )
+#: Same signature and behaviour as :func:`solvers.solve`, extended with the hybrids.
+solve = solve_function(REGISTRY, "hybrid")
 
 
 __all__ = ["REGISTRY", "HybridSolver", "methods", "solve"]

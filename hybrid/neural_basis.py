@@ -27,6 +27,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems import Grid, Problem
+from problems.parameters import Parameter, Parameters, integer, number
+from solvers.registry import SETTINGS
+
+#: The training options of :func:`train_basis`.
+TRAINING = Parameters(
+    Parameter("width", 64, integer(low=1), "hidden units per layer"),
+    Parameter("depth", 2, integer(low=1), "hidden layers"),
+    Parameter("sample", 63, integer(low=3), "training grid points per axis"),
+    Parameter("steps", 300, integer(low=1), "Adam steps"),
+    Parameter("lr", 1e-2, number(low=0, strict_low=True), "Adam learning rate"),
+)
 
 
 def resample(problem, shape) -> Problem:
@@ -108,17 +119,14 @@ def train_basis(
         Where to train; ``"auto"`` takes CUDA when available. Features are
         returned as NumPy arrays either way.
     """
-    import torch
+    import torch  # lazy: importing hybrid must not load torch
 
-    for name, value in [("width", width), ("depth", depth), ("sample", sample), ("steps", steps)]:
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if sample < 3:
-        raise ValueError(f"sample must be >= 3 points per axis, got {sample}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be one of auto, cpu, cuda; got {device!r}")
+    o = TRAINING.resolve(
+        {"width": width, "depth": depth, "sample": sample, "steps": steps, "lr": lr},
+        "train_basis",
+    )
+    width, depth, sample, steps, lr = (o[k] for k in ("width", "depth", "sample", "steps", "lr"))
+    device = SETTINGS["device"](device)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device == "cuda" and not torch.cuda.is_available():

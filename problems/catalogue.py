@@ -133,16 +133,10 @@ def _shape(n, dim) -> tuple[int, ...]:
     ns = (n,) * dim if np.isscalar(n) else tuple(n)
     if len(ns) != dim:
         raise ValueError(f"n must give {dim} sizes for a {dim}D problem, got {n!r}")
-    out = []
-    for v in ns:
-        try:
-            iv = _int(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"n must be an integer >= 3, got {v!r}") from None
-        if iv < 3:
-            raise ValueError(f"n must be an integer >= 3 (interior points per axis), got {iv}")
-        out.append(iv)
-    return tuple(out)
+    return tuple(_N(v) for v in ns)
+
+
+_N = Parameter("n", None, integer(low=3), "interior points per axis")
 
 
 def _contrast_amplitude(contrast: float) -> float:

@@ -69,7 +69,7 @@ from tqdm import tqdm
 
 from problems._numba import PARALLEL_THRESHOLD, warm_up
 from problems.operators import Operator
-from problems.parameters import Parameter, Parameters, choice, number, optional
+from problems.parameters import Parameter, Parameters, choice, integer, number, optional
 from problems.problem import Problem
 from solvers import _relaxation_kernels as _k
 from solvers.driver import DIVERGENCE_FACTOR, Driver
@@ -199,6 +199,8 @@ OMEGA = Parameter(
     optional(number(low=0, high=2, open=True)),
     "relaxation weight in (0, 2)",
 )
+#: ``sweeps`` of :func:`relax`.
+SWEEPS_COUNT = Parameter("sweeps", 1, integer(low=0), "sweeps to do (a symmetric one counts once)")
 SWEEP = Parameter(
     "sweep",
     "forward",
@@ -452,12 +454,8 @@ def relax(p, u: np.ndarray, method: str, sweeps: int, *, rhs=None, **options) ->
     op, rhs = _operator_and_rhs(p, rhs)
     plan = _PLANS.get(op) or _plan(op)
     _check_u(u, plan.shape)
-    if type(sweeps) is not int:
-        if isinstance(sweeps, bool) or not isinstance(sweeps, int | np.integer):
-            raise ValueError(f"sweeps must be an integer >= 0, got {sweeps!r}")
-        sweeps = int(sweeps)
-    if sweeps < 0:
-        raise ValueError(f"sweeps must be an integer >= 0, got {sweeps}")
+    if type(sweeps) is not int or sweeps < 0:  # the fast path skips the schema
+        sweeps = SWEEPS_COUNT(sweeps)
     spec, omega, sweep = _resolve(method, op, options)
     _sweep(plan, spec.kernel, u, rhs, omega, sweep, sweeps)
     return u

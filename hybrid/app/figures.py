@@ -44,10 +44,12 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from hybrid.app.compare import mode_label
 from hybrid.app.results import SavedResult, from_solve_result
+from problems.parameters import Parameter, choice
 from problems.spectrum import BANDS
 from solvers.files import write_atomic
 
 FORMATS = ("png", "pdf", "svg")
+FORMAT = Parameter("figure format", "png", choice(*FORMATS), "png, pdf or svg")
 BAND_COLOURS = {"low": "tab:blue", "mid": "tab:green", "high": "tab:red"}
 HEATMAP_CMAP = "RdYlBu_r"  # red: large error, blue: converged (as in the F-Principle paper)
 DPI = 120
@@ -72,8 +74,7 @@ def _label(r: SavedResult) -> str:
 
 def save(fig: Figure, path, fmt: str = "png") -> Path:
     """Write ``fig`` to ``path`` through a temporary file in the same folder."""
-    if fmt not in FORMATS:
-        raise ValueError(f"figure format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    fmt = FORMAT(fmt)
     path = Path(path)
     FigureCanvasAgg(fig)
 
@@ -433,8 +434,7 @@ def draw_all(results, out_dir, fmt: str = "png") -> list[Path]:
     Returns the paths. The ``solution`` figure is skipped when the results
     hold no arrays (no ``.npz`` beside the JSON).
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"figure format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    fmt = FORMAT(fmt)
     results = _saved(results)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
