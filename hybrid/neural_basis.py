@@ -66,7 +66,7 @@ class NeuralBasis:
 
     def features(self, grid: Grid) -> np.ndarray:
         """``d(x) [h_1(x), ..., h_m(x), 1]`` at ``grid``'s interior points, shape ``(N, m + 1)``."""
-        import torch
+        import torch  # lazy: importing hybrid must not load torch
 
         coords = grid.mesh()
         points = np.stack([c.ravel() for c in coords], axis=1)
@@ -77,7 +77,7 @@ class NeuralBasis:
 
     def predict(self, grid: Grid) -> np.ndarray:
         """The network's solution ``d(x) N(x) + lift(x)`` on ``grid``, shape ``grid.shape``."""
-        import torch
+        import torch  # lazy: importing hybrid must not load torch
 
         coords = grid.mesh()
         points = np.stack([c.ravel() for c in coords], axis=1)
@@ -92,7 +92,7 @@ def import_torch():
     About 3 s once per process: a cost of starting torch, not of training,
     so callers run it before their clocks start.
     """
-    import torch
+    import torch  # lazy: importing hybrid must not load torch
     import torch._dynamo
 
     return torch
@@ -171,7 +171,7 @@ def train_basis(
 
 
 def _Net(dim, width, depth):
-    import torch
+    import torch  # lazy: importing hybrid must not load torch
 
     class Net(torch.nn.Module):
         def __init__(self):

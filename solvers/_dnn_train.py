@@ -31,6 +31,7 @@ import time
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from solvers import _dnn_checkpoint as ckpt
 from solvers._dnn_losses import Ansatz, make_loss, stack
@@ -368,8 +369,6 @@ class _Run:
 
     # -- the loop ------------------------------------------------------------------
     def run(self) -> TrainedNetwork:
-        from tqdm.auto import tqdm
-
         settings, rec = self.settings, self.recorder
         offset = self.resume()
         step = self.start

@@ -204,6 +204,7 @@ def fit(
 
 
 def _train(x, y, frequencies, box, opts, init_scale, lr, steps, record_every, seed, dtype):
+    # lazy: torch (and the private modules that import it) only when a network trains
     import torch
 
     from solvers._dnn_net import Network
@@ -265,6 +266,7 @@ def heatmap(result: FitResult, path=None, *, title: str | None = None, vmax: flo
     backend switch). Saves a PNG to ``path`` when given; returns the
     ``Figure``.
     """
+    # lazy: importing solvers must not load matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -105,7 +105,7 @@ AMG_MAXITER = 500
 )
 def amg(problem, settings, kind="rs", accel=None):
     try:
-        import pyamg
+        import pyamg  # optional dependency, needed only by this method
     except ImportError:  # pragma: no cover - pyamg is a test dependency
         raise ValueError("method 'amg' needs PyAMG: pip install 'fpsolve[amg]'") from None
     rec = make_recorder(problem, settings, phase="amg")

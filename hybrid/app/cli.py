@@ -480,7 +480,7 @@ def cmd_solve(args, argv) -> int:
     else:
         written = write_result(out, results[-1], run)
         if s["plot"]:
-            from hybrid.app import figures
+            from hybrid.app import figures  # matplotlib only when drawing
 
             written += figures.draw_all(load_dir(out), out, s["format"])
         console.say("wrote " + ", ".join(str(w) for w in written))
@@ -513,7 +513,7 @@ def cmd_compare(args, argv) -> int:
     _report(results, console, interrupted)
     written = write_compare(out, results, run)
     if s["plot"]:
-        from hybrid.app import figures
+        from hybrid.app import figures  # matplotlib only when drawing
 
         written += figures.draw_all(load_dir(out), out, s["format"])
     console.say("wrote " + ", ".join(str(w) for w in written))
@@ -521,7 +521,7 @@ def cmd_compare(args, argv) -> int:
 
 
 def cmd_demo(args, argv) -> int:
-    from hybrid.app import demo
+    from hybrid.app import demo  # it draws figures: matplotlib loads only for commands that draw
 
     s = resolve(args, "demo")
     console = Console(s["quiet"], s["verbose"])

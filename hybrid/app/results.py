@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+import problems
 from solvers.result import History, write_json_atomic, write_npz_atomic
 
 RESULT_JSON = "result.json"
@@ -81,8 +82,6 @@ class SavedResult:
         """Interior grid coordinates per axis (rebuilt from the catalogue), or indices."""
         shape = tuple(self.problem.get("shape", ()))
         try:
-            import problems
-
             p = problems.get(self.problem["name"], n=shape, **self.problem.get("params", {}))
             return tuple(p.grid.axes)
         except Exception:  # a problem outside the catalogue: fall back to indices
