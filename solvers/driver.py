@@ -33,7 +33,7 @@ A damped Richardson iteration ``u += omega (f - A u)`` on a small problem:
 >>> p = problems.get("paper1d", n=15)
 >>> settings = make_settings(p, rtol=1e-6, maxiter=5000)
 >>> drv = Driver(p, settings, method="richardson", record_every=0)
->>> u, omega = np.zeros(p.shape), 0.9 * p.h[0] ** 2 / 4
+>>> u, omega = np.zeros(p.shape), 0.9 * p.grid.h[0] ** 2 / 4
 >>> def step(it, target):
 ...     for _ in range(target - it):
 ...         u[:] += omega * p.residual(u)
