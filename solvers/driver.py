@@ -175,7 +175,7 @@ class Driver:
         if rel is not None:
             if self._initial is None:
                 self._initial = rel
-            if self.rtol > 0 and rel <= self.rtol:
+            if rel <= self.rtol and self.rtol > 0:
                 self.stop("converged", iteration, f"relative residual {rel:.3e} <= rtol")
                 return True
             if not math.isfinite(rel):
@@ -284,6 +284,7 @@ class Driver:
             The starting relative residual, if already known (no measurement then).
         """
         it = iteration
+        measurements = 1
         try:
             if rel is None:
                 record = record_start and self.recorder.due(it)
@@ -292,20 +293,28 @@ class Driver:
                     self.record(it, u, r)
             elif record_start:
                 self.record(it, u)
-            self.measurements = 1
-            while not self.test(it, rel):
-                reached = step(it, self.target(it, interval(it) if interval else 1))
+            # the hot loop, with target() and record_due() inlined (a check costs ~1 us)
+            rec, test, record, maxiter = self.recorder, self.test, self.record, self.maxiter
+            while not test(it, rel):
+                stop = it + (interval(it) if interval else 1)
+                if maxiter is not None and stop > maxiter:
+                    stop = maxiter
+                due = rec.next_due(rec.last_iteration)
+                if stop > due > it and self.may_record():
+                    stop = due
+                reached = step(it, stop)
                 if self.reason is not None:  # the step stopped the run
                     it = self.iterations = max(it, reached)
                     break
                 it = reached
-                record = self.record_due(it)
-                rel, r = measure(it, record)
-                self.measurements += 1
-                if record and (rel is None or math.isfinite(rel)):
-                    self.record(it, u, r)
+                due = rec.due(it) and self.may_record()
+                rel, r = measure(it, due)
+                measurements += 1
+                if due and (rel is None or math.isfinite(rel)):
+                    record(it, u, r)
         except KeyboardInterrupt:
             self.stop("interrupted", it, "Ctrl-C")
+        self.measurements = measurements
         self.iterations = it
         return it
 
