@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from solvers.fprinciple_data import GaussianFilter, track  # noqa: E402
+from solvers.fprinciple_data import GaussianFilter, track
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fprinciple_data.json"
 THRESHOLDS = (0.5, 0.3, 0.2)
@@ -93,7 +93,7 @@ def crossings(seeds: int, epochs: int, threads: int | None) -> list[dict]:
         first_below = []
         for seed in range(seeds):
             xs = x if model == "mlp" else x.reshape(-1, 8, 8)
-            r = track(xs, y, model=model, epochs=epochs, seed=seed, threads=threads)
+            r = track(xs, y, model=model, epochs=epochs, seed=seed, threads=1)
             mid = len(r.deltas) // 2
             for t in THRESHOLDS:
                 found[f"e_low<{t}"].append(r.crossing(t, "low", mid))
@@ -103,8 +103,10 @@ def crossings(seeds: int, epochs: int, threads: int | None) -> list[dict]:
         row = {"model": model, "seeds": seeds, "epochs": epochs, "delta": float(r.deltas[mid])}
         for key, values in found.items():
             never = [v for v in values if v < 0]
-            row[key] = -1 if len(never) * 2 > len(values) else statistics.median(
-                [v if v >= 0 else epochs + 1 for v in values]
+            row[key] = (
+                -1
+                if len(never) * 2 > len(values)
+                else statistics.median([v if v >= 0 else epochs + 1 for v in values])
             )
         row["e_low<e_high from epoch"] = statistics.median(first_below)
         rows.append(row)

@@ -80,6 +80,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -89,6 +90,25 @@ import numpy as np
 DTYPES = ("float64", "float32")
 MODELS = ("mlp", "cnn")
 LOSSES = ("mse", "ce")
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None):
+    """torch intra-op ``threads`` inside (``None``: unchanged); restored after.
+
+    (Not :func:`solvers._dnn_train.torch_state`: its deterministic-algorithms
+    switch imports torch's compiler stack, seconds on first use; CPU kernels
+    used here are deterministic anyway.)
+    """
+    import torch
+
+    count = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(count)
 
 
 def _err(message: str) -> ValueError:
@@ -206,9 +226,7 @@ class GaussianFilter:
 
     # -- the passes ------------------------------------------------------------------
     def _threads(self):
-        from solvers._dnn_train import torch_state
-
-        return torch_state(self.threads)
+        return _torch_threads(self.threads)
 
     def _blocks(self):
         """Yield ``(start, stop, d2)`` with ``d2`` the squared distances of rows start:stop."""
@@ -332,9 +350,13 @@ def relative_errors(y_low, h_low, y, h) -> tuple[float, float]:
     (1.0, 1.0)
     """
     y_low, h_low, y, h = (np.asarray(a, dtype=np.float64) for a in (y_low, h_low, y, h))
+
+    def norm(a):  # not np.linalg.norm: its BLAS dot wakes threads, ms a call on a busy machine
+        return np.sqrt(np.sum(a * a))
+
     with np.errstate(invalid="ignore", divide="ignore"):
-        e_low = np.linalg.norm(y_low - h_low) / np.linalg.norm(y_low)
-        e_high = np.linalg.norm((y - y_low) - (h - h_low)) / np.linalg.norm(y - y_low)
+        e_low = norm(y_low - h_low) / norm(y_low)
+        e_high = norm((y - y_low) - (h - h_low)) / norm(y - y_low)
     return float(e_low), float(e_high)
 
 
@@ -384,22 +406,20 @@ def default_deltas(x, count: int = 7, *, sample: int = 500, seed: int = 0) -> np
     own value.
     """
     x = _as_points(x)
+    x = x - x.mean(axis=0)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(x), size=min(sample, len(x)), replace=False)
-    d2 = ((x[pick, None, :] - x[None, :, :]) ** 2).sum(-1) if len(x) * len(pick) < 4e6 else None
-    if d2 is None:  # large data: through the chunked torch path
-        d2 = np.stack([np.sort(_row_d2(x, i))[1] for i in pick])
-        q = 2 * float(np.median(d2))
-    else:
-        d2[np.arange(len(pick)), pick] = np.inf
-        q = 2 * float(np.median(d2.min(axis=1)))
+    sq = (x * x).sum(axis=1)
+    nearest = np.empty(len(pick))
+    for start in range(0, len(pick), 64):  # blocks of 64 x n distances
+        rows = pick[start : start + 64]
+        d2 = np.maximum(sq[rows, None] + sq[None, :] - 2 * x[rows] @ x.T, 0.0)
+        d2[np.arange(len(rows)), rows] = np.inf
+        nearest[start : start + len(rows)] = d2.min(axis=1)
+    q = 2 * float(np.median(nearest))
     if not q > 0:
         raise _err("the inputs have duplicates at most points: no distance scale for delta")
     return q * np.geomspace(1 / 8, 1, count)
-
-
-def _row_d2(x: np.ndarray, i: int) -> np.ndarray:
-    return ((x - x[i]) ** 2).sum(axis=1)
 
 
 # -- projection method -----------------------------------------------------------------
@@ -417,7 +437,7 @@ def principal_direction(x) -> np.ndarray:
 
 
 def projection_transform(x, v, k, direction=None) -> np.ndarray:
-    r""":math:`\hat v(k) = \frac1n \sum_i v_i e^{-\mathrm{i} 2\pi k\, p\cdot x_i}` along ``direction``.
+    r"""The transform along p, :math:`\frac1n \sum_i v_i e^{-\mathrm{i} 2\pi k\, p\cdot x_i}`.
 
     Parameters
     ----------
@@ -512,7 +532,7 @@ def parity_transform(k) -> np.ndarray:
 
 
 def empirical_transform(x, v, k) -> np.ndarray:
-    r""":math:`\frac1n \sum_i v_i e^{-\mathrm{i} k\cdot x_i}` at wave vectors ``k`` (shape (..., d))."""
+    r""":math:`\frac1n \sum_i v_i e^{-\mathrm{i} k\cdot x_i}` at wave vectors ``k`` (..., d)."""
     x = _as_points(x)
     k = np.asarray(k, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
@@ -550,10 +570,10 @@ class ParityResult:
 
 def parity_experiment(
     d: int = 10,
-    n_train: int = 600,
+    n_train: int = 200,
     *,
-    widths=(500, 100),
-    epochs: int = 300,
+    widths=(200, 200),
+    epochs: int = 200,
     lr: float = 1e-3,
     seed: int = 0,
     threads: int | None = 1,
@@ -571,9 +591,7 @@ def parity_experiment(
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
     train, test = order[:n_train], order[n_train:]
-    from solvers._dnn_train import torch_state
-
-    with torch_state(threads):
+    with _torch_threads(threads):
         torch.manual_seed(seed)
         net = _mlp(d, 1, widths, "tanh")
         xt = torch.tensor(x, dtype=torch.float32)
@@ -794,8 +812,6 @@ def track(
     """
     import torch
 
-    from solvers._dnn_train import torch_state
-
     xa = np.asarray(x)
     flat = _as_points(xa)
     targets, classes = _targets(y)
@@ -824,7 +840,7 @@ def track(
     m = targets.shape[1]
     outputs, losses, accuracy = [], [], []
     train_seconds = 0.0
-    with torch_state(threads):
+    with _torch_threads(threads):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         net = make_model(model, shape, m, widths=widths)
@@ -844,7 +860,9 @@ def track(
                 losses.append(float(objective(out, slice(None))))
                 h = torch.softmax(out, 1) if loss == "ce" else out
                 outputs.append(h.double().numpy())
-                accuracy.append(float((out.argmax(1) == labels).double().mean()) if classes else np.nan)
+                accuracy.append(
+                    float((out.argmax(1) == labels).double().mean()) if classes else np.nan
+                )
 
         record()
         for epoch in range(1, epochs + 1):
@@ -984,7 +1002,7 @@ def gradient_spectrum(model, x, y, weights=None) -> GradientSpectrum:
     GradientSpectrum
     """
     import torch
-    from torch.func import functional_call, jacrev
+    from torch.func import functional_call, jacfwd, jacrev
 
     x = np.asarray(x, dtype=np.float64).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
@@ -1006,7 +1024,8 @@ def gradient_spectrum(model, x, y, weights=None) -> GradientSpectrum:
 
     with torch.no_grad():
         h = forward(params).double().numpy()
-    jac = jacrev(forward)(params)
+    count = sum(p.numel() for p in params.values())
+    jac = (jacfwd if count < n else jacrev)(forward)(params)  # the cheaper mode
     jmat = torch.cat([jac[name].reshape(n, -1) for name in params], dim=1).double().numpy()
     s = np.sqrt(rho)
     r_hat = np.fft.rfft(s * (h - y))
