@@ -2,7 +2,8 @@
 
 Measures, in one run:
 
-* ``filter``: seconds of one :meth:`GaussianFilter.apply` on ``n = 10,000``
+* ``filter``: wall seconds (and CPU seconds of all threads, which a loaded
+  machine inflates less) of one :meth:`GaussianFilter.apply` on ``n = 10,000``
   random inputs of dimension 784 (MNIST's size; the cost depends on ``n``
   and ``d`` only) with 10 output columns, exact (float64 and float32, one
   delta and seven), and with a 64-nearest-neighbour truncation (its one-off
@@ -53,20 +54,30 @@ def time_filter(n: int, d: int, rounds: int, threads: int | None) -> list[dict]:
         ("exact float32, 7 deltas", {"dtype": "float32"}, seven),
     ):
         f = GaussianFilter(x, threads=threads, **options)
-        times = []
+        times, cpu = [], []
         for _ in range(rounds):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             f.apply(v, deltas)
             times.append(time.perf_counter() - t0)
-        rows.append({"variant": label, "n": n, "d": d, "seconds": statistics.median(times)})
-    setups, times = [], []
+            cpu.append(time.process_time() - c0)
+        rows.append(
+            {
+                "variant": label,
+                "n": n,
+                "d": d,
+                "seconds": statistics.median(times),
+                "cpu_seconds": statistics.median(cpu),
+            }
+        )
+    setups, times, cpu = [], [], []
     for _ in range(rounds):
         t0 = time.perf_counter()
         f = GaussianFilter(x, neighbours=64, threads=threads)
         setups.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         f.apply(v, seven)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     bound = f.truncation_bound(v, seven).max(axis=1)
     rows.append(
         {
@@ -74,6 +85,7 @@ def time_filter(n: int, d: int, rounds: int, threads: int | None) -> list[dict]:
             "n": n,
             "d": d,
             "seconds": statistics.median(times),
+            "cpu_seconds": statistics.median(cpu),
             "setup_seconds": statistics.median(setups),
             "bound_smallest_delta": float(bound[0]),
             "bound_largest_delta": float(bound[-1]),
@@ -133,7 +145,7 @@ def main(argv=None) -> dict:
         "notes": "Crossing epochs at the middle filter width; a median of -1: not reached"
         " in most seeds. 'e_low<e_high from epoch': first epoch from which e_low < e_high.",
         "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.machine()}, cpus: {os.cpu_count()},"
+        "machine": f"{platform.machine()}, cpus: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f},"
         f" torch: {torch.__version__}, threads: {torch.get_num_threads()}",
         "quick": args.quick,
         "rows": timing,

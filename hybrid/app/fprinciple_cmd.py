@@ -275,6 +275,10 @@ def run(args, argv) -> int:
 
     out = check_out(args.out)
     x, y, about = load_data(args.data, args.model)
+    if args.neighbours is not None and args.neighbours > len(x):
+        raise ValueError(
+            f"--neighbours must be at most the {len(x)} samples, got {args.neighbours}"
+        )
     say = (lambda *a: None) if args.quiet else print
     say(f"fprinciple: {about}, model {args.model}, {args.epochs} epochs")
 
