@@ -102,7 +102,7 @@ def _median(values) -> float:
 def _fit_label(label: str, sym: str, p: float) -> str:
     if not np.isfinite(p):
         return f"{label}: no fit (< 2 converged sizes)"
-    return f"{label}: {sym} ∝ N^{p:.2f}"
+    return f"{label}: {sym} ∝ N^{round(p, 2) + 0.0:.2f}"  # + 0.0: no "-0.00"
 
 
 def _problems(rows) -> list[str]:
@@ -146,7 +146,7 @@ def scaling_figure(rows, title: str = "") -> Figure:
     if not rows:
         raise ValueError("the study has no finished cells to plot")
     names = _problems(rows)
-    fig = Figure(figsize=(13, 4.2 * len(names) + 0.6), layout="constrained")
+    fig = Figure(figsize=(17, 4.2 * len(names) + 0.6), layout="constrained")
     axes = fig.subplots(len(names), 2, squeeze=False)
     methods = []
     for r in rows:
@@ -187,7 +187,7 @@ def scaling_figure(rows, title: str = "") -> Figure:
             ax.set_xlabel("unknowns N")
             ax.set_ylabel(ylabel)
             ax.set_title(f"{name} ({'/'.join(map(str, dims))}D): {ylabel}", fontsize=11)
-            ax.legend(fontsize=8, loc="upper left")
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     fig.suptitle(
         (f"Study {title}: " if title else "")
         + "cost against size; filled: converged, hollow: stopped on its budget (not fitted);"
@@ -254,18 +254,16 @@ def band_error_figure(rows, title: str = "") -> Figure:
                 by_x, key=lambda x: json.loads(x) if numeric else categories.index(json.loads(x))
             )
             xv = [json.loads(x) if numeric else categories.index(json.loads(x)) for x in xs]
+            ok = np.array([all(r["converged"] for r in by_x[x]) for x in xs], dtype=bool)
+            xv = np.asarray(xv, dtype=float)
+            marker = MARKERS[g % len(MARKERS)]
             for b in BANDS:
                 y = np.array([_median([r[f"band_{b}"] for r in by_x[x]]) for x in xs])
                 y[~(y > 0)] = np.nan
-                ax.plot(
-                    xv,
-                    y,
-                    color=BAND_COLOURS[b],
-                    ls=ls,
-                    marker=MARKERS[g % len(MARKERS)],
-                    ms=4,
-                    lw=1.3,
-                )
+                colour = BAND_COLOURS[b]
+                ax.plot(xv, y, color=colour, ls=ls, lw=1.3)
+                ax.plot(xv[ok], y[ok], ls="none", color=colour, marker=marker, ms=4)
+                ax.plot(xv[~ok], y[~ok], ls="none", color=colour, marker=marker, ms=5, mfc="none")
         if numeric:
             values = [v for v in categories if v > 0]
             if field == "unknowns" or (values and max(values) / min(values) > 20):
@@ -287,7 +285,8 @@ def band_error_figure(rows, title: str = "") -> Figure:
     fig.legend(handles, labels, loc="outside right upper", fontsize=8, title="band (colour)")
     fig.suptitle(
         (f"Study {title}: " if title else "")
-        + "error by frequency band at the end of each run (median over seeds)",
+        + "error by frequency band at the end of each run (median over seeds);"
+        " hollow: stopped on its budget",
         fontsize=11,
     )
     return fig
