@@ -1,4 +1,4 @@
-"""Parameter studies (``fpsolve sweep``, :mod:`hybrid.study`): the local pool and a real
+"""Parameter studies (``fpsolve sweep``, :mod:`hybrid.app.study`): the local pool and a real
 Dask ``LocalCluster`` give the same summary cell by cell; an interrupted study resumes
 with only its missing cells; failed cells are recorded and the exit status says so;
 malformed study files give one line naming the key; the study figures and their
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybrid import study as st
-from hybrid import study_figures
-from hybrid.cli import main
+from hybrid.app import study as st
+from hybrid.app import study_figures
+from hybrid.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

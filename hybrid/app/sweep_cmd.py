@@ -1,4 +1,4 @@
-"""``fpsolve sweep STUDY.toml --out DIR``: run a parameter study (see :mod:`hybrid.study`).
+"""``fpsolve sweep STUDY.toml --out DIR``: run a parameter study (see :mod:`hybrid.app.study`).
 
 Exit status: 0 when every cell ran (converged, or stopped on its budget and
 says so); 1 when some cells failed (each one's error is in
@@ -81,8 +81,8 @@ def _positive_int(text: str) -> int:
 
 def run(args, argv=None) -> int:
     """Run ``fpsolve sweep``; returns the exit status (bad input raises ``ValueError``)."""
-    from hybrid import study as st
-    from hybrid.cli import check_out
+    from hybrid.app import study as st
+    from hybrid.app.cli import check_out
 
     study = st.load_study(args.study)
     out = check_out(args.out)
@@ -115,7 +115,7 @@ def run(args, argv=None) -> int:
     )
     written = [out / st.SUMMARY_CSV, out / st.STUDY_JSON]
     if args.plot:
-        from hybrid import study_figures
+        from hybrid.app import study_figures
 
         written += study_figures.draw_all(out, out, args.format)
     print("wrote " + ", ".join(str(w) for w in written))

@@ -79,7 +79,7 @@ from typing import Any
 import numpy as np
 
 import problems
-from solvers.result import VERSION, write_json_atomic
+from solvers.files import VERSION, jsonable, write_atomic, write_json_atomic
 
 CELLS = "cells"
 SUMMARY_CSV = "summary.csv"
@@ -160,9 +160,9 @@ class Cell:
         return {
             "problem": self.problem,
             "shape": list(self.shape),
-            "params": _plain(self.params),
+            "params": jsonable(self.params),
             "method": self.method,
-            "options": _plain(self.options),
+            "options": jsonable(self.options),
             "seed": self.seed,
             "rtol": self.rtol,
             "maxiter": self.maxiter,
@@ -201,14 +201,6 @@ class Study:
     cells: tuple[Cell, ...]
     data: dict = field(default_factory=dict)
     unknown_methods: tuple[str, ...] = ()
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in sorted(value.items())}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _where(path: str) -> str:
@@ -497,7 +489,7 @@ def run_cell(cell: Cell, threads: int | None = None) -> dict[str, Any]:
     try:
         _limit_threads(threads)
         import hybrid
-        from hybrid.results import write_result
+        from hybrid.app.results import write_result
 
         p = problems.get(cell.problem, n=cell.shape, **cell.params)
         r = hybrid.solve(
@@ -563,17 +555,6 @@ def load_cell(out: str | os.PathLike, cell: Cell) -> tuple[str, dict | None]:
     return "missing", None
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def store_outcome(out: str | os.PathLike, cell: Cell, outcome: dict) -> str:
     """Write what :func:`run_cell` returned under ``out/cells/<id>/``; returns the status.
 
@@ -585,7 +566,7 @@ def store_outcome(out: str | os.PathLike, cell: Cell, outcome: dict) -> str:
     if outcome.get("ok"):
         files = outcome["files"]
         for name in sorted(files, key=lambda n: n.endswith(".json")):
-            _write_bytes_atomic(d / name, files[name])
+            write_atomic(d / name, lambda f, data=files[name]: f.write(data))
         (d / ERROR_JSON).unlink(missing_ok=True)
         return "complete"
     for name in ("result.json", "result.npz"):
@@ -845,9 +826,9 @@ def summary_row(cell: Cell, state: str, data: dict | None) -> dict[str, Any]:
         dim=len(cell.shape),
         n=cell.size,
         unknowns=cell.unknowns,
-        params=json.dumps(_plain(cell.params), sort_keys=True),
+        params=json.dumps(jsonable(cell.params), sort_keys=True),
         method=cell.method,
-        options=json.dumps(_plain(cell.options), sort_keys=True),
+        options=json.dumps(jsonable(cell.options), sort_keys=True),
         seed=cell.seed,
         rtol=cell.rtol,
         max_seconds="" if cell.max_seconds is None else cell.max_seconds,
@@ -888,7 +869,8 @@ def write_summary(path: str | os.PathLike, rows: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     path = Path(path)
-    _write_bytes_atomic(path, buf.getvalue().encode())
+    data = buf.getvalue().encode()
+    write_atomic(path, lambda f: f.write(data))
 
 
 def read_summary(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -930,7 +912,7 @@ def _study_record(run: StudyRun, started, workers, scheduler, threads, force, ar
         counts[s] = counts.get(s, 0) + 1
     return {
         "name": run.study.name,
-        "definition": _plain(run.study.data),
+        "definition": jsonable(run.study.data),
         "cells": [
             {"id": c.id, "status": run.status[c.id], **c.definition()} for c in run.study.cells
         ],

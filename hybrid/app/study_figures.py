@@ -30,8 +30,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from hybrid.figures import BAND_COLOURS, FORMATS, save
-from hybrid.study import STUDY_JSON, SUMMARY_CSV, read_summary
+from hybrid.app.figures import BAND_COLOURS, FORMATS, save
+from hybrid.app.study import STUDY_JSON, SUMMARY_CSV, read_summary
 
 BANDS = ("low", "mid", "high")
 LINESTYLES = ("-", "--", ":", "-.")
