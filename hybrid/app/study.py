@@ -30,7 +30,7 @@ unless ``force`` is given, and a changed definition is a new cell.
 Files under ``DIR``:
 
 ``cells/<cell-id>/result.json``, ``result.npz``
-    the cell's result, written by :func:`hybrid.results.write_result` (the
+    the cell's result, written by :func:`hybrid.app.results.write_result` (the
     result-file format, with a ``run`` record holding the cell's definition
     and wall time); the JSON is written last, so its presence means the cell
     is complete.
@@ -727,7 +727,6 @@ def run_study(
     if workers is not None and (not _is_int(workers) or workers < 1):
         raise ValueError(f"--workers must be an integer >= 1, got {workers!r}")
     out = Path(out)
-    (out / CELLS).mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     started = time.time()
     todo, skipped = [], []
@@ -736,7 +735,8 @@ def run_study(
         (skipped if done else todo).append(cell)
     total = len(study.cells)
     say(
-        f"study {study.name}: {total} cells, {len(skipped)} complete already,"
+        f"study {study.name}: {total} cell{'s' if total != 1 else ''},"
+        f" {len(skipped)} complete already,"
         f" {len(todo)} to run"
         + (f" on {_backend_name(workers, scheduler, len(todo))}" if todo else "")
     )
@@ -775,6 +775,7 @@ def run_study(
     result = StudyRun(
         study, out, status, ran, [c.id for c in skipped], interrupted, time.perf_counter() - t0
     )
+    out.mkdir(parents=True, exist_ok=True)  # late: a scheduler out of reach writes nothing
     write_summary(out / SUMMARY_CSV, rows)
     write_json_atomic(
         out / STUDY_JSON, _study_record(result, started, workers, scheduler, threads, force, argv)

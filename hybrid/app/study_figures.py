@@ -15,7 +15,7 @@ r"""Figures of a parameter study (``fpsolve sweep``), drawn from its ``summary.c
     value in the study, else its first swept problem parameter, else the
     unknowns. One line style per problem (and other swept setting).
 
-Both are written with :func:`hybrid.figures.save` (atomic, no timestamps).
+Both are written with :func:`hybrid.app.figures.save` (atomic, no timestamps).
 """
 
 from __future__ import annotations

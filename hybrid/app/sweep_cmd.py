@@ -108,7 +108,7 @@ def run(args, argv=None) -> int:
     for s in result.status.values():
         counts[s] = counts.get(s, 0) + 1
     print(
-        f"{len(study.cells)} cells: "
+        f"{len(study.cells)} cell{'s' if len(study.cells) != 1 else ''}: "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         + f" ({len(result.ran)} run now, {len(result.skipped)} already complete);"
         f" {result.wall_seconds:.1f} s"
