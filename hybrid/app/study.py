@@ -78,6 +78,7 @@ from typing import Any
 
 import numpy as np
 
+import hybrid
 import problems
 from solvers.files import VERSION, jsonable, write_atomic, write_json_atomic
 
@@ -379,8 +380,6 @@ def parse_study(data: dict, source: str = "study") -> Study:
                 raise StudyError(f"{_where(path + '.param')}: {err}") from None
         plans.append((pname, sizes, combos))
 
-    import hybrid
-
     known = set(hybrid.methods())
     unknown = []
     mplans = []
@@ -488,7 +487,6 @@ def run_cell(cell: Cell, threads: int | None = None) -> dict[str, Any]:
     threads = threads or _cell_threads()
     try:
         _limit_threads(threads)
-        import hybrid
         from hybrid.app.results import write_result
 
         p = problems.get(cell.problem, n=cell.shape, **cell.params)
