@@ -179,7 +179,7 @@ def test_pool_runs_every_cell_and_writes_the_result_files(pool_run):
         data = json.loads((d / "result.json").read_text())
         assert data["method"]["name"] == cell.method == row["method"]
         assert data["problem"]["shape"] == list(cell.shape)
-        assert data["run"]["cell"] == cell.definition()
+        assert data["run"]["settings"] == cell.definition()
         assert row["unknowns"] == np.prod(cell.shape)
         assert row["iterations"] == data["iterations"]
         assert row["relative_error"] == pytest.approx(data["relative_error"], rel=1e-14)
@@ -295,7 +295,7 @@ sweep = { omega = [1.5, 3.0] }   # omega = 3 is refused by the method
 """
     path = write(tmp_path, text)
     out = tmp_path / "out"
-    rc, stdout, err = run(capsys, "sweep", path, "--out", out, "--workers", "2")
+    rc, stdout, err = run(capsys, "sweep", path, "--out", out, "--workers", "1", "--no-plot")
     assert rc == st.EXIT_FAILED_CELLS == 1
     assert "unknown method 'nosuch'" in err  # warned before running
     rows = st.read_summary(out / st.SUMMARY_CSV)

@@ -76,11 +76,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import hybrid
 import problems
-from solvers.files import VERSION, jsonable, write_atomic, write_json_atomic
+from hybrid.app.console import run_record
+from solvers.files import jsonable, write_atomic, write_json_atomic
 
 CELLS = "cells"
 SUMMARY_CSV = "summary.csv"
@@ -501,17 +500,8 @@ def run_cell(cell: Cell, threads: int | None = None) -> dict[str, Any]:
             device=cell.device,
             **cell.options,
         )
-        run = {
-            "command": "sweep",
-            "cell_id": cell.id,
-            "cell": cell.definition(),
-            "seed": cell.seed,
-            "version": VERSION,
-            "started_utc": _utc(started),
-            "wall_seconds": time.perf_counter() - t0,
-            "host": platform.node(),
-            "threads": threads,
-        }
+        run = run_record("sweep", [], cell.definition(), started, time.perf_counter() - t0)
+        run.update(cell_id=cell.id, host=platform.node(), threads=threads)  # settings: the cell
         with tempfile.TemporaryDirectory(prefix="fpsolve-cell-") as tmp:
             paths = write_result(tmp, r, run)
             files = {path.name: path.read_bytes() for path in paths}
@@ -529,10 +519,6 @@ def run_cell(cell: Cell, threads: int | None = None) -> dict[str, Any]:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def _utc(t: float) -> str:
-    return datetime.datetime.fromtimestamp(t, datetime.UTC).isoformat(timespec="seconds")
 
 
 # -- cell files ------------------------------------------------------------------------
@@ -681,6 +667,14 @@ class StudyRun:
     skipped: list[str]
     interrupted: bool = False
     wall_seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Cells per status."""
+        out: dict[str, int] = {}
+        for s in self.status.values():
+            out[s] = out.get(s, 0) + 1
+        return out
 
     @property
     def failed(self) -> list[str]:
@@ -904,35 +898,20 @@ def read_summary(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def _study_record(run: StudyRun, started, workers, scheduler, threads, force, argv) -> dict:
-    import scipy
-
-    counts: dict[str, int] = {}
-    for s in run.status.values():
-        counts[s] = counts.get(s, 0) + 1
+    settings = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "threads_per_worker": threads,
+        "force": force,
+    }
+    record = run_record("sweep", argv or [], settings, started, run.wall_seconds)
+    record.update(ran=len(run.ran), skipped=len(run.skipped), interrupted=run.interrupted)
     return {
         "name": run.study.name,
         "definition": jsonable(run.study.data),
         "cells": [
             {"id": c.id, "status": run.status[c.id], **c.definition()} for c in run.study.cells
         ],
-        "counts": counts,
-        "run": {
-            "command": "sweep",
-            "argv": list(argv or []),
-            "ran": len(run.ran),
-            "skipped": len(run.skipped),
-            "interrupted": run.interrupted,
-            "force": force,
-            "workers": workers,
-            "scheduler": scheduler,
-            "threads_per_worker": threads,
-            "started_utc": _utc(started),
-            "wall_seconds": run.wall_seconds,
-            "version": VERSION,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        "counts": run.counts,
+        "run": record,
     }

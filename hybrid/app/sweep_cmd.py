@@ -104,9 +104,7 @@ def run(args, argv=None) -> int:
         say=say,
         argv=argv,
     )
-    counts = {}
-    for s in result.status.values():
-        counts[s] = counts.get(s, 0) + 1
+    counts = result.counts
     print(
         f"{len(study.cells)} cell{'s' if len(study.cells) != 1 else ''}: "
         + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
