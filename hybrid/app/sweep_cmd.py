@@ -22,10 +22,19 @@ EPILOG = """examples:
   fpsolve sweep study.toml --out out/s --scheduler tcp://10.0.0.5:8786 # a running cluster
   fpsolve plot out/s                   # redraw the study's figures from summary.csv
 
-study file (TOML):
-  name = "demo"; seeds = [0, 1]; rtol = 1e-8; max_seconds = 20   # per-cell budget
-  [[problem]]  name = "paper1d"; n = [255, 1023]; param = {...}; sweep = {KEY = [...]}
-  [[method]]   name = "sor"; option = {...}; sweep = {omega = [1.5, 1.8]}; max_seconds = 5
+study file (TOML; every combination of the lists is one cell):
+  name = "demo"
+  seeds = [0, 1]
+  rtol = 1e-8                # the per-cell budget: rtol, maxiter, max_seconds, record_every
+  max_seconds = 20
+  [[problem]]
+  name = "varcoef2d"
+  n = [127, 255]             # N (N x N in 2D), "NXxNY" or [NX, NY]
+  sweep = { contrast = [3, 19] }          # param = { ... } fixes parameters
+  [[method]]
+  name = "sor"
+  sweep = { omega = [1.9, 1.95] }         # option = { ... } fixes options
+  max_seconds = 60           # a method may override the budget
 
 files: DIR/cells/<cell-id>/result.json and result.npz (one hybrid.solve each;
 <cell-id> hashes the cell's definition), DIR/summary.csv (one row per cell),
