@@ -304,7 +304,7 @@ sweep = { omega = [1.5, 3.0] }   # omega = 3 is refused by the method
     for key, words in [
         (("nosuch", None), "unknown method 'nosuch'"),
         (("dst", None), "needs constant coefficients"),
-        (("sor", 3.0), "omega must be in (0, 2)"),
+        (("sor", 3.0), "omega must be None or a finite number in (0, 2)"),
     ]:
         row = status[key]
         assert row["status"] == "failed" and words in row["message"], row
