@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from importlib.metadata import version as _version
 from pathlib import Path
 
@@ -46,8 +47,15 @@ if GALLERY not in ("quick", "full", "none"):
 
 
 def _argv(script, gallery_conf):
-    """Arguments each example runs with: ``--quick`` unless ``FPSOLVE_GALLERY=full``."""
-    return [] if GALLERY == "full" else ["--quick"]
+    """Arguments each example runs with: ``--quick`` unless ``FPSOLVE_GALLERY=full``, and
+    ``--out`` (for the examples that take it) in a temporary folder, not the source tree."""
+    argv = [] if GALLERY == "full" else ["--quick"]
+    if '"--out"' in Path(script).read_text():
+        argv += [
+            "--out",
+            str(Path(tempfile.gettempdir()) / f"fpsolve-gallery-{Path(script).stem}.png"),
+        ]
+    return argv
 
 
 _SCRAPED: dict[str, set[int]] = {}
@@ -71,7 +79,7 @@ def _figures(block, block_vars, gallery_conf):
 
 
 sphinx_gallery_conf = {
-    "image_scrapers": (_figures,),
+    "image_scrapers": ("matplotlib", _figures),
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r".*\.py$",  # every example runs (unless plot_gallery is off)

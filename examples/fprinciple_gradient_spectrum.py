@@ -1,12 +1,16 @@
-"""The one-hidden-layer theorem, measured: the loss gradient decays as exp(-pi xi / 2 max|w|).
+"""
+The one-hidden-layer theorem, measured: gradient decay over frequency
+=====================================================================
+
+The one-hidden-layer theorem, measured: the loss gradient decays as ``exp(-pi xi / 2 max|w|)``.
 
 For h(x) = sum_j a_j tanh(w_j x + b_j) with weights drawn N(0, s^2), the
 gradient of the mean squared error is split over the residual's frequencies
 xi with :func:`solvers.fprinciple_data.gradient_spectrum` (data: a Gaussian
 density of width 20 on a 2048-point grid of [-200, 200], white-noise targets,
 so the residual's spectrum is flat and the decay is the network's). For each
-width and initial scale ``s`` it fits the slope of log ||g(xi)|| against xi
-and compares it with the theorem's rate -pi / (2 max_j |w_j|); the slope
+width and initial scale ``s`` it fits the slope of ``log ||g(xi)||`` against xi
+and compares it with the theorem's rate ``-pi / (2 max_j |w_j|)``; the slope
 flattens as the weights grow (the theorem needs small weights). Prints the
 table and saves a two-panel PNG.
 

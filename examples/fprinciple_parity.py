@@ -1,8 +1,12 @@
-"""Parity: a network fits its training points but not the rest; the target is all high frequency.
+"""
+Parity: a network fits its training points but not the rest
+===========================================================
+
+Parity: a network fits its training points but not the rest; the target is all high frequency.
 
 f(x) = x_1 x_2 ... x_d on {-1, 1}^d. Its transform over the cube is exact,
 (-i)^d prod_j sin k_j, so along the diagonal k = (kappa, ..., kappa) its
-magnitude |sin kappa|^d is ~kappa^d at low frequency and peaks at pi/2 (on
+magnitude ``|sin kappa|^d`` is ``~kappa^d`` at low frequency and peaks at pi/2 (on
 the cube kappa and pi - kappa alias, so pi/2 is the highest frequency). A
 network trained on a random subset (tanh MLP, Adam, seeded) fits every
 training point, but the F-Principle makes it interpolate with its low
