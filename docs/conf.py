@@ -46,15 +46,14 @@ if GALLERY not in ("quick", "full", "none"):
     raise ValueError(f"FPSOLVE_GALLERY must be quick, full or none; got {GALLERY!r}")
 
 
-def _argv(script, gallery_conf):
+def _argv(gallery_conf, script_vars):
     """Arguments each example runs with: ``--quick`` unless ``FPSOLVE_GALLERY=full``, and
     ``--out`` (for the examples that take it) in a temporary folder, not the source tree."""
     argv = [] if GALLERY == "full" else ["--quick"]
-    if '"--out"' in Path(script).read_text():
-        argv += [
-            "--out",
-            str(Path(tempfile.gettempdir()) / f"fpsolve-gallery-{Path(script).stem}.png"),
-        ]
+    script = Path(script_vars["src_file"])
+    if '"--out"' in script.read_text():
+        out = Path(tempfile.gettempdir()) / f"fpsolve-gallery-{script.stem}.png"
+        argv += ["--out", str(out)]
     return argv
 
 

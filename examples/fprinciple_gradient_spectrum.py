@@ -21,12 +21,9 @@ Run: ``python examples/fprinciple_gradient_spectrum.py [--quick] [--out FILE.png
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solvers.fprinciple_data import gradient_spectrum, one_hidden_layer, theorem_slope
 
@@ -107,4 +104,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

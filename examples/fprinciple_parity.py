@@ -19,12 +19,9 @@ Run: ``python examples/fprinciple_parity.py [--quick] [--d 10] [--train 200] [--
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solvers.fprinciple_data import parity_experiment
 
@@ -75,4 +72,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()
