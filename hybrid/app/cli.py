@@ -125,6 +125,16 @@ def _choice(options):
     return convert
 
 
+ERROR_CHOICES = {"auto": "auto", "on": True, "off": False, True: True, False: False}
+
+
+def _errors(value, what="--errors"):
+    """``auto``, ``on`` or ``off`` (a config file may also say true or false)."""
+    if (isinstance(value, str) and value in ERROR_CHOICES) or isinstance(value, bool):
+        return ERROR_CHOICES[value]
+    raise ValueError(f"{what} must be one of auto, on, off; got {value!r}")
+
+
 def _method_list(value, what="--methods"):
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
@@ -146,6 +156,12 @@ COMMON = {
     "record_every": (_int, None, "history cadence: every K steps (0: first and last only)"),
     "seed": (_int, 0, "random seed"),
     "device": (_choice(DEVICES), "auto", "torch device for DNN methods: auto, cpu or cuda"),
+    "errors": (
+        _errors,
+        "auto",
+        "track the error against the discrete solution: auto (only where it is cheap:"
+        " constant coefficients or at most 2^16 unknowns), on (may need a direct solve) or off",
+    ),
 }
 OUTPUT = {
     "format": (_choice(FORMATS), "png", "figure format: png, pdf or svg"),
@@ -171,6 +187,7 @@ KEYS = {
         "methods": (_method_list, None, "comma-separated method names"),
         "option": (None, {}, "method option KEY=VALUE or METHOD.KEY=VALUE (repeatable)"),
         **COMMON,
+        "errors": (_errors, True, "track errors against the discrete solution: on, off or auto"),
         "out": (_text, None, "write compare.json, compare.npz and the figures here"),
         "plot": (_bool, True, "draw the figures (--no-plot: results only)"),
         **OUTPUT,
@@ -240,7 +257,8 @@ def _add_keys(p: argparse.ArgumentParser, command: str) -> None:
             else:
                 p.add_argument(flag, action="store_const", const=True, help=doc)
         else:
-            shown = f" (default: {default})" if default is not None else ""
+            value = {True: "on", False: "off"}.get(default, default) if key == "errors" else default
+            shown = f" (default: {value})" if default is not None else ""
             p.add_argument(
                 flag, type=_arg(lambda v, c=convert, f=flag: c(v, f), flag), help=doc + shown
             )

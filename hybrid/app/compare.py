@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import hybrid
-from problems.spectrum import BANDS, error_spectrum
+from problems.spectrum import BANDS, bins
 from solvers.recording import watch
 from solvers.result import History, SolveResult
 
@@ -56,16 +56,17 @@ class _Observer:
 
 
 def _empty_history(problem) -> History:
-    modes = np.asarray(error_spectrum(problem).modes, dtype=int)
+    # No records: no modes either (finding them would need the reference solution).
     empty = np.zeros(0)
     return History(
         iteration=np.zeros(0, dtype=int),
         seconds=empty,
         relative_residual=empty,
         relative_error=empty,
-        modes=modes,
-        modal_error=np.zeros((0, len(modes))),
+        modes=np.zeros((0,) if problem.dim == 1 else (0, 2), dtype=int),
+        modal_error=np.zeros((0, 0)),
         band_error={"low": empty, "mid": empty, "high": empty},
+        spectrum_k=np.array(bins(problem).centres),
     )
 
 
@@ -73,7 +74,11 @@ def partial_result(problem, method: str, options: dict, seed: int, observer, x0=
     """The ``SolveResult`` of a run stopped before it returned (``interrupted=True``)."""
     histories = [r.history() for r in observer.recorders]
     histories = [h for h in histories if len(h)]
-    if histories and all(np.array_equal(h.modes, histories[0].modes) for h in histories):
+    if histories and all(
+        np.array_equal(h.modes, histories[0].modes)
+        and np.array_equal(h.spectrum_k, histories[0].spectrum_k)
+        for h in histories
+    ):
         history = History.concatenate(histories)
     else:
         history = histories[-1] if histories else _empty_history(problem)
