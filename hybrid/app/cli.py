@@ -170,7 +170,7 @@ OUTPUT = {
 }
 KEYS = {
     "solve": {
-        "problem": (_text, None, "catalogue name (fpsolve problems)"),
+        "problem": (_text, None, "catalogue name (fpsolve problems) or FILE.npz of grid data"),
         "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
         "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
         "method": (_text, None, "method name (fpsolve methods)"),
@@ -181,7 +181,7 @@ KEYS = {
         **OUTPUT,
     },
     "compare": {
-        "problem": (_text, None, "catalogue name (fpsolve problems)"),
+        "problem": (_text, None, "catalogue name (fpsolve problems) or FILE.npz of grid data"),
         "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
         "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
         "methods": (_method_list, None, "comma-separated method names"),
@@ -365,7 +365,15 @@ def _table(value, key: str) -> dict:
 def _problem(s: dict) -> problems.Problem:
     if s["problem"] is None:
         raise ValueError(f"--problem is required; choose one of: {', '.join(problems.names())}")
-    return problems.get(s["problem"], n=s["n"], **s["param"])
+    name = s["problem"]
+    if name.endswith(".npz") or os.sep in name:  # the user's own grid data
+        if s["n"] is not None or s["param"]:
+            raise ValueError(
+                f"--problem {name} is a file: its arrays fix the grid, so --n and --param do"
+                " not apply"
+            )
+        return problems.load_arrays(name)
+    return problems.get(name, n=s["n"], **s["param"])
 
 
 def _common(s: dict) -> dict[str, Any]:
