@@ -31,7 +31,7 @@ import numpy as np
 import hybrid
 import problems
 from hybrid.app import config as cfg
-from hybrid.app.compare import Interrupted, compare, convergence_order, table
+from hybrid.app.compare import Interrupted, compare, convergence_order, residual_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare, write_result
 from solvers.files import VERSION
@@ -485,6 +485,10 @@ def _run(p, plan, s, console) -> tuple[list, bool]:
 def _report(results, console, interrupted: bool) -> None:
     for r in results:
         console.say(r.summary())
+        if len(r.history) > 1:
+            console.note(
+                f"  residual bands that fell 10x, in order: {residual_order(r.history) or 'none'}"
+            )
         if len(r.history.modes) and len(r.history) > 2:
             console.note(
                 f"  modes below 10% error, in order: {convergence_order(r.history) or 'none'}"

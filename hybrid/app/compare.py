@@ -213,6 +213,56 @@ def convergence_order(history: History, threshold: float = 0.1) -> str:
     return text
 
 
+def spectrum_bands(k: np.ndarray, count: int = 6) -> list[np.ndarray]:
+    """Split the bins' centres ``k`` into ``count`` contiguous bands of equal width in
+    ``log k`` (index arrays, low to high; empty bands dropped)."""
+    k = np.asarray(k, dtype=float)
+    if k.size == 0:
+        return []
+    edges = np.geomspace(k[0], k[-1] * (1 + 1e-12), count + 1)
+    which = np.clip(np.searchsorted(edges, k, side="right") - 1, 0, count - 1)
+    return [np.flatnonzero(which == b) for b in range(count) if (which == b).any()]
+
+
+def residual_order(history: History, factor: float = 10.0, count: int = 6) -> str:
+    """One line: the residual's frequency bands in the order they fell ``factor`` times.
+
+    The bins of ``history.residual_spectrum`` are grouped into ``count``
+    bands (:func:`spectrum_bands`); a band has fallen when its norm is at
+    most ``1/factor`` of its value at the first record. Measured from the
+    history, so it needs no reference solution.
+
+    Examples
+    --------
+    >>> h = History.from_dict({"iteration": [0, 5, 9], "seconds": [0, 1, 2],
+    ...     "relative_residual": [1, 1, 1], "relative_error": [1, 1, 1], "modes": [],
+    ...     "modal_error": [[], [], []],
+    ...     "band_error": {"low": [1, 1, 1], "mid": [1, 1, 1], "high": [1, 1, 1]},
+    ...     "spectrum_k": [1, 10], "residual_spectrum": [[1, 1], [1, 0.01], [0.05, 0]]})
+    >>> residual_order(h, count=2)
+    'k 10 (it 5), k 1 (it 9)'
+    """
+    spec = np.asarray(history.residual_spectrum, dtype=float)
+    if len(history) == 0 or spec.shape[1] == 0:
+        return ""
+    reached, missing = [], []
+    for band in spectrum_bands(history.spectrum_k, count):
+        norm = np.sqrt((spec[:, band] ** 2).sum(axis=1))
+        if not norm[0] > 0:
+            continue
+        k = history.spectrum_k[band]
+        name = f"k {k[0]:.0f}" if len(band) == 1 else f"k {k[0]:.0f}-{k[-1]:.0f}"
+        hit = np.flatnonzero(norm <= norm[0] / factor)
+        if hit.size:
+            reached.append((int(history.iteration[hit[0]]), float(k[0]), name))
+        else:
+            missing.append(name)
+    text = ", ".join(f"{name} (it {it})" for it, _, name in sorted(reached))
+    if missing:
+        text = (text + "; " if text else "") + "not yet: " + ", ".join(missing)
+    return text
+
+
 def _fmt(value, spec: str = ".2e") -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "-"
