@@ -28,9 +28,11 @@ Cadence (``record_every``):
   length (``next = max(it + 1, ceil(it * ratio))``). With a known
   ``maxiter`` the ratio is fitted to it; otherwise ``ratio = 1.07`` (about
   200 records for a million steps). Past :data:`FIRST_RECORDS` the records
-  are thinned while measuring would cost more than :data:`RECORD_BUDGET` of
-  the solver's time (:meth:`Recorder.due`), so that the history stays cheap
-  in wall time on fast methods; the first records are never thinned.
+  are thinned while measuring them would cost more than
+  :data:`RECORD_BUDGET` of the solver's time and more than
+  :data:`RECORD_FREE_SECONDS` (:meth:`Recorder.due`), so that the history
+  stays cheap in wall time on fast methods; the first records are never
+  thinned.
 * ``k > 0``: every ``k`` steps.
 * ``0``: only the first and the last state.
 """
@@ -53,8 +55,10 @@ DEFAULT_POINTS = 200
 DEFAULT_RATIO = 1.07
 #: Iterations ``0..FIRST_RECORDS`` are always recorded under the default cadence.
 FIRST_RECORDS = 10
-#: Past the first records, measuring them may take at most this share of the solver's time.
+#: Past the first records, measuring them may take at most this share of the solver's time ...
 RECORD_BUDGET = 0.25
+#: ... or this many seconds, whichever is more (so short runs keep their geometric records).
+RECORD_FREE_SECONDS = 0.2
 #: ``errors="auto"`` tracks errors on problems with at most this many unknowns (2^16).
 AUTO_SIZE = 1 << 16
 ERRORS = ("auto", True, False)
@@ -224,12 +228,14 @@ class Recorder:
 
         Only the default cadence is thinned, and only past :data:`FIRST_RECORDS`:
         a record is held back while the measurements of the records past the
-        first ones, plus one more, would exceed :data:`RECORD_BUDGET` of the
-        solver's time. (The first records are not counted: they are always made.)
+        first ones, plus one more, would exceed both :data:`RECORD_BUDGET` of the
+        solver's time and :data:`RECORD_FREE_SECONDS`. (The first records are
+        not counted: they are always made.)
         """
         if self.record_every is not None or iteration <= FIRST_RECORDS:
             return False
-        return self._later + self.cost > RECORD_BUDGET * self.elapsed()
+        spent = self._later + self.cost
+        return spent > RECORD_FREE_SECONDS and spent > RECORD_BUDGET * self.elapsed()
 
     def due(self, iteration: int) -> bool:
         """Whether to record at ``iteration``: the cadence wants it and the throttle allows it."""

@@ -26,7 +26,7 @@ writes them all as ``NAME.FMT``:
 ``spectrum``
     per method, the residual spectrum as a heatmap: frequency bins on x
     (low to high ``k``, or radial ``|k|`` in 2D; a log axis where the bins
-    are log-spaced), records on y (iteration, log scale), colour the
+    are log-spaced or span more than 1.5 decades), records on y (iteration, log scale), colour the
     fraction of each bin's initial residual that is left
     :math:`\|\hat r_b(t)\| / \|\hat r_b(0)\|`, on one shared log scale
     (red: untouched, blue: cleared). Where errors were tracked the error
@@ -53,7 +53,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from hybrid.app.compare import mode_label
 from hybrid.app.results import SavedResult, from_solve_result
@@ -455,9 +455,12 @@ def _bin_edges(k: np.ndarray, log: bool) -> np.ndarray:
 
 
 def _log_bins(k: np.ndarray) -> bool:
-    """Whether the bins are log-spaced (widths grow), so a log axis shows them evenly."""
+    """Whether to draw the bins on a log axis: where they are log-spaced (widths grow)
+    or span more than 1.5 decades (so that the lowest frequencies stay readable)."""
     k = np.asarray(k, dtype=float)
-    return k.size > 40 and (k[-1] - k[-2]) > 2 * (k[1] - k[0]) + 1e-9
+    if k.size < 2:
+        return False
+    return (k.size > 40 and (k[-1] - k[-2]) > 2 * (k[1] - k[0]) + 1e-9) or k[-1] >= 30 * k[0]
 
 
 def _fraction(spectrum: np.ndarray) -> np.ndarray:
@@ -530,7 +533,7 @@ def spectrum_figure(results) -> Figure:
                     ax.contour(
                         h.spectrum_k,
                         h.iteration,
-                        np.nan_to_num(t_frac, nan=1.0),
+                        np.ma.masked_invalid(t_frac),  # empty bins stay out of the line
                         levels=[0.1],
                         colors="black",
                         linestyles="--",
@@ -540,6 +543,9 @@ def spectrum_figure(results) -> Figure:
                     ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
             if log:
                 ax.set_xscale("log")
+                ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlim(x_edges[0], x_edges[-1])
             scale = _iteration_scale(ax, [h.iteration], axis="y")
             ax.set_ylim(y_edges[0], y_edges[-1])
