@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -86,6 +87,11 @@ def main(argv=None) -> int:
         "title": f"History cost: first neural-pcg solve on varcoef2d {n}^2",
         "quick": args.quick,
         "machine": platform.machine(),
+        "load_average": round(os.getloadavg()[0], 1),  # other jobs on the machine
+        "notes": (
+            "Records are off the solver clock; wall - solver is what the history costs."
+            " On a machine loaded by other jobs both times grow; compare the ratio."
+        ),
         "n": n,
         "wall_seconds": round(wall, 3),
         "solver_seconds": round(solver, 3),

@@ -262,9 +262,9 @@ class Recorder:
             self._rows.pop()
             self._phases.pop()
         r = self.problem.residual(u) if residual is None else residual
-        rel_res = float(np.linalg.norm(r) / self.f_norm)
         r_hat = scipy.fft.dstn(r, type=1, norm="ortho", workers=-1)
         res_spec = self.bins.norms(r_hat, self.f_norm)
+        rel_res = math.sqrt(float(np.dot(res_spec, res_spec)))  # Parseval: ||r|| / ||f||
         if self.errors:
             m = self.spectrum.measure(u, r_hat)
             err, modal, bands, err_spec = (
