@@ -122,7 +122,9 @@ def compare(
     on_record : callable, optional
         Called with ``Recorder.last_record()`` after every history record.
     **common
-        ``hybrid.solve``'s common arguments (``rtol``, ``maxiter``, ...).
+        ``hybrid.solve``'s common arguments (``rtol``, ``maxiter``, ...);
+        ``errors`` defaults to True here (a comparison shows errors; pass
+        ``errors="auto"`` or False to skip the reference solve).
 
     Returns
     -------
@@ -144,6 +146,7 @@ def compare(
     >>> [r.converged for r in compare(p, ["direct", ("dst-pcg", {"reference": "mean"})])]
     [True, True]
     """
+    common.setdefault("errors", True)
     plan = [(m, {}) if isinstance(m, str) else (m[0], dict(m[1])) for m in methods]
     for name, options in plan:  # fail before running anything
         hybrid.REGISTRY.check_options(name, options)
