@@ -391,3 +391,33 @@ def test_cli_problem_file(tmp_path, capsys):
             rc == 2 and match in err and err.count("\n") == 1 and err.startswith("fpsolve: error:")
         )
         assert not target.exists()
+
+
+def test_result_files_without_spectra_still_load_and_draw(tmp_path):
+    from solvers.result import History
+
+    old = {
+        "iteration": [0, 5],
+        "seconds": [0.0, 1.0],
+        "relative_residual": [1.0, 0.5],
+        "relative_error": [1.0, 0.4],
+        "modes": [1, 3],
+        "modal_error": [[1.0, 1.0], [0.5, 0.1]],
+        "band_error": {"low": [1.0, 0.4], "mid": [0.0, 0.0], "high": [0.0, 0.0]},
+    }
+    h = History.from_dict(old)
+    assert h.residual_spectrum.shape == (2, 0) and h.error_spectrum.shape == (2, 0)
+    assert h.to_dict()["error_spectrum"] is None
+    d = {
+        "problem": {"name": "paper1d", "dim": 1, "shape": [15], "params": {}},
+        "method": {"name": "jacobi", "options": {}},
+        "converged": False,
+        "iterations": 5,
+        "seconds": 1.0,
+        "relative_residual": 0.5,
+        "relative_error": 0.4,
+        "history": old,
+    }
+    (tmp_path / "result.json").write_text(json.dumps(d))
+    fig = figures.spectrum_figure(load_dir(tmp_path))
+    assert any("no spectrum recorded" in t.get_text() for ax in fig.axes for t in ax.texts)

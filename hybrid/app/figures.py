@@ -513,9 +513,12 @@ def spectrum_figure(results) -> Figure:
             ax = axes[row, col]
             ax.set_title(f"{_label(r)}: {kind} spectrum", fontsize=10)
             if spec is None or len(h) == 0 or len(h.spectrum_k) == 0:
-                what = (
-                    "no records" if len(h) == 0 or len(h.spectrum_k) == 0 else "errors not tracked"
-                )
+                if len(h) == 0:
+                    what = "no records"
+                elif len(h.spectrum_k) == 0:
+                    what = "no spectrum recorded\n(a result file from before 0.2)"
+                else:
+                    what = "errors not tracked"
                 ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes)
                 ax.set_xticks([])
                 ax.set_yticks([])
