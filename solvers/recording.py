@@ -58,7 +58,7 @@ FIRST_RECORDS = 10
 #: Past the first records, measuring them may take at most this share of the solver's time ...
 RECORD_BUDGET = 0.25
 #: ... or this many seconds, whichever is more (so short runs keep their geometric records).
-RECORD_FREE_SECONDS = 0.2
+RECORD_FREE_SECONDS = 0.5
 #: ``errors="auto"`` tracks errors on problems with at most this many unknowns (2^16).
 AUTO_SIZE = 1 << 16
 ERRORS = ("auto", True, False)
