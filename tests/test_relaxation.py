@@ -36,8 +36,9 @@ def _red_first(shape):
 
 
 def _chebyshev_gold(A, b, x, degree, lower, upper):
-    r"""``x* + p(M)(x - x*)``, ``M = D^{-1} A``, ``p(t) = T_k((theta - t)/delta) / T_k(theta/delta)``
-    by the recurrence ``T_{j+1}(y) = 2 y T_j(y) - T_{j-1}(y)`` applied to vectors."""
+    r"""``x* + p(M)(x - x*)``, ``M = D^{-1} A``,
+        ``p(t) = T_k((theta - t)/delta) / T_k(theta/delta)``, by the recurrence
+    ``T_{j+1}(y) = 2 y T_j(y) - T_{j-1}(y)`` applied to vectors."""
     xs = sp.linalg.spsolve(A.tocsc(), b)
     theta, delta = (upper + lower) / 2, (upper - lower) / 2
     Dinv = 1.0 / A.diagonal()
