@@ -38,19 +38,27 @@ import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
 from solvers.krylov import compile_kernels, pcg
-from solvers.multigrid.cycle import VCycle, gauss_seidel
+from solvers.multigrid.cycle import PRECISIONS, SMOOTHERS, VCycle, check_choice
 from solvers.multigrid.hierarchy import build_levels
 from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
 from solvers.registry import method
 
 #: Cycles of ``multigrid`` when ``maxiter`` is not given.
 MAXITER = 500
+#: The cycle's smoother unless told otherwise: chosen by measured time to 1e-8
+#: (``benchmarks/multigrid.py``).
+DEFAULT_SMOOTHER = "red-black"
 
 OPTIONS = {
     "levels": "'auto' (default: coarsen to about `coarsest` points per axis) or the number of"
     " grids; 1 is a direct solve",
     "coarsest": "smallest points per axis of the hierarchy (default 15)",
-    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
+    "sweeps": "smoothing sweeps before and after each coarse correction (Chebyshev: its"
+    " degree; default 2)",
+    "smoother": f"one of {', '.join(SMOOTHERS)} (default {DEFAULT_SMOOTHER!r}, the fastest to 1e-8"
+    " measured by benchmarks/multigrid.py)",
+    "precision": "'float64' (default) or 'float32': the precision of the V-cycle (CG and the"
+    " residuals stay float64)",
 }
 
 
@@ -113,10 +121,22 @@ class Multigrid:
     True
     """
 
-    def __init__(self, operator, *, levels="auto", coarsest=15, sweeps=2, coarse_solve=None):
+    def __init__(
+        self,
+        operator,
+        *,
+        levels="auto",
+        coarsest=15,
+        sweeps=2,
+        coarse_solve=None,
+        smoother=DEFAULT_SMOOTHER,
+        precision="float64",
+    ):
         if levels != "auto":
             levels = positive_int("levels", levels)
         self.sweeps = positive_int("sweeps", sweeps)
+        self.smoother = check_choice("smoother", smoother, SMOOTHERS)
+        self.precision = check_choice("precision", precision, PRECISIONS)
         self.levels = build_levels(
             operator,
             coarsest=positive_int("coarsest", coarsest),
@@ -124,24 +144,26 @@ class Multigrid:
         )
         # compile (or load) the smoother, operator and transfer kernels: a one-time
         # cost per process, kept off every clock
+        self.cycle = VCycle(
+            self.levels, smoother, np.zeros_like, sweeps=self.sweeps, dtype=precision
+        )
         self.warm_seconds = warm_up(
             lambda: (
-                VCycle(self.levels, gauss_seidel, np.zeros_like, sweeps=1).precondition(
-                    np.zeros(operator.shape)
-                ),
+                self.cycle.precondition(np.zeros(operator.shape)),
+                self.cycle(np.zeros(operator.shape), np.zeros(operator.shape)),
                 compile_kernels(operator.shape),
             )
         )
-        self.cycle = VCycle(self.levels, gauss_seidel, None, sweeps=self.sweeps)
         self.set_coarse_solve(coarse_solve or DirectCoarseSolve(self.levels[-1]))
 
     def set_coarse_solve(self, coarse_solve) -> None:
         """Use ``e = coarse_solve(r)`` on the coarsest grid from now on."""
         self.cycle.coarse_solve = coarse_solve
 
-    def precondition(self, r: np.ndarray) -> np.ndarray:
-        """``B r``: one cycle from zero (a symmetric preconditioner)."""
-        return self.cycle.precondition(r)
+    def precondition(self, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``B r``: one cycle from zero (a symmetric preconditioner); ``out`` avoids the
+        allocation."""
+        return self.cycle.precondition(r, out)
 
     @property
     def transfers(self):
@@ -149,7 +171,12 @@ class Multigrid:
         return self.cycle.transfers
 
     def info(self) -> dict:
-        return {"levels": len(self.levels), "coarsest_shape": list(self.levels[-1].shape)}
+        return {
+            "levels": len(self.levels),
+            "coarsest_shape": list(self.levels[-1].shape),
+            "smoother": self.smoother,
+            "precision": self.precision,
+        }
 
 
 def stationary(problem, settings, rec: Recorder, u: np.ndarray, step, maxiter=MAXITER, after=None):
@@ -193,7 +220,10 @@ def _solve(name, problem, settings, options):
     rec.record(0, u)
     rec.restart_clock(setup)  # the set-up (hierarchy, coarsest factorisation) is on the clock
     if name == "mg-pcg":
-        u, converged, it, message = pcg(problem, settings, mg.precondition, rec, u, False)
+        z = np.empty(problem.shape)  # the preconditioned residual, reused every step
+        u, converged, it, message = pcg(
+            problem, settings, lambda r: mg.precondition(r, z), rec, u, False
+        )
     else:
         u, converged, it, message = stationary(
             problem, settings, rec, u, lambda u, f: mg.cycle(f, u)
@@ -213,7 +243,7 @@ def _solve(name, problem, settings, options):
     )
 
 
-@method("geometric multigrid V(2,2)-cycles, Gauss-Seidel smoothing, direct coarsest solve", OPTIONS)
+@method("geometric multigrid V(2,2)-cycles (smoother by option), direct coarsest solve", OPTIONS)
 def multigrid(problem, settings, **options):
     return _solve("multigrid", problem, settings, options)
 
