@@ -43,16 +43,16 @@ from types import SimpleNamespace
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.fft  # noqa: E402
+import numba
+import numpy as np
+import scipy.fft
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import problems  # noqa: E402
-from solvers.krylov import pcg  # noqa: E402
-from solvers.multigrid import Multigrid  # noqa: E402
-from solvers.relaxation import relax  # noqa: E402
+import problems
+from solvers.krylov import pcg
+from solvers.multigrid import Multigrid
+from solvers.relaxation import relax
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RTOL = 1e-8
@@ -305,7 +305,7 @@ def large(n_small: int, n_large: int, options: dict) -> dict:
         tracemalloc.start()
         p = problems.get("randcoef2d", n=n, contrast=100.0)
         r = mg_pcg(p, options)
-        current, peak = tracemalloc.get_traced_memory()
+        _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
         out[n] = r | {"tracemalloc_peak_mib": peak / 2**20, "peak_rss_mib": rss}
@@ -319,7 +319,8 @@ def large(n_small: int, n_large: int, options: dict) -> dict:
     out["ratio"] = out[n_large]["total"] / out[n_small]["total"]
     out["solve_ratio"] = out[n_large]["solve"] / out[n_small]["solve"]
     print(
-        f"  {n_large}^2 / {n_small}^2 time: {out['ratio']:.1f}x (solve only {out['solve_ratio']:.1f}x)"
+        f"  {n_large}^2 / {n_small}^2 time: {out['ratio']:.1f}x"
+        f" (solve only {out['solve_ratio']:.1f}x)"
     )
     return out
 
