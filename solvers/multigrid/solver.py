@@ -87,7 +87,7 @@ class DirectCoarseSolve:
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         if self._cholesky is not None:
-            return sla.cho_solve(self._cholesky, r.ravel()).reshape(self.shape)
+            return sla.cho_solve(self._cholesky, r.ravel(), check_finite=False).reshape(self.shape)
         return self._lu.solve(np.ascontiguousarray(r).ravel()).reshape(self.shape)
 
 
