@@ -232,7 +232,8 @@ class _Plan:
         return self._bounds
 
     def chebyshev_scratch(self) -> tuple[np.ndarray, np.ndarray]:
-        """A second iterate and the kernels' row buffers (``1 + nb`` rows, row 0 zero)."""
+        """A second iterate and the kernels' row buffers (``1 + nb`` rows, row 0 zero;
+        red-black uses the latter too)."""
         if self._chebyshev is None:
             nb = min(self.nthreads, self.shape[0]) if self.parallel else 1
             work = np.zeros((1 + nb, self.shape[-1]), dtype=self.dtype)
@@ -496,7 +497,7 @@ def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: i
         kern(*args, sweeps, plan.jacobi_work())
     elif kernel == "red-black":
         kern = _k.red_black_2d_parallel if plan.parallel else _k.red_black_2d
-        kern(*args, sweeps, plan.blocks(), plan._zeros, parity)
+        kern(*args, sweeps, plan.chebyshev_scratch()[1], parity)
     elif plan.wavefront:
         strips, rows = plan.wavefront
         kern = _k.gauss_seidel_2d_parallel
