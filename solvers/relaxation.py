@@ -332,7 +332,7 @@ def chebyshev_coefficients(lower: float, upper: float, degree: int) -> list[tupl
     step ``m >= 1`` is ``(rho_m rho_{m-1}, 2 rho_m / delta)``.
 
     >>> chebyshev_coefficients(0.5, 2.0, 2)
-    [(0.0, 0.8), (0.2195121951219512, 1.3008130081300813)]
+    [(0.0, 0.8), (0.21951219512195122, 0.975609756097561)]
     """
     theta, delta = 0.5 * (upper + lower), 0.5 * (upper - lower)
     sigma = theta / delta

@@ -216,3 +216,32 @@ def test_bad_smoother_or_precision_is_named(varcoef63):
         solvers.solve(varcoef63, "mg-pcg", precision="float16")
     with pytest.raises(ValueError, match=r"unknown relaxation method.*chebyshev"):
         relax(varcoef63, np.zeros(varcoef63.shape), "cheb", 1)
+
+
+def test_a_batch_of_right_hand_sides_equals_the_solves_one_by_one(varcoef63, rng):
+    p = varcoef63
+    mg = Multigrid(p.operator, smoother="red-black", sweeps=1)
+    F = rng.standard_normal((3, *p.shape))
+    U, info = mg.solve(F, rtol=1e-10)
+    assert U.shape == F.shape and all(info["converged"])
+    for k in range(3):
+        alone = solvers.solve(
+            p.with_rhs(F[k]), "mg-pcg", rtol=1e-10, record_every=0, smoother="red-black", sweeps=1
+        )
+        assert alone.iterations == info["iterations"][k]
+        assert np.linalg.norm(U[k] - alone.u) <= 1e-12 * np.linalg.norm(alone.u)
+    with pytest.raises(ValueError, match="f must have shape"):
+        mg.solve(np.zeros((2, 5, 5)))
+
+
+def test_hybrid_solver_takes_a_batch():
+    import hybrid
+
+    p = problems.get("varcoef2d", n=31)
+    hs = hybrid.HybridSolver(p, coarse="direct", initial="zero")
+    F = np.stack([p.f, -2 * p.f])
+    results = hs.solve(F, rtol=1e-10, record_every=0)
+    alone = hs.solve(F[1], rtol=1e-10, record_every=0)
+    assert len(results) == 2 and all(r.converged for r in results)
+    assert np.linalg.norm(results[1].u - alone.u) <= 1e-12 * np.linalg.norm(alone.u)
+    np.testing.assert_allclose(results[1].u, -2 * results[0].u, rtol=1e-8, atol=1e-12)

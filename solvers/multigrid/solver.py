@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.linalg as sla
@@ -165,6 +166,53 @@ class Multigrid:
         allocation."""
         return self.cycle.precondition(r, out)
 
+    def solve(self, f, *, rtol: float = 1e-8, maxiter: int | None = None):
+        """``mg-pcg`` for one right-hand side (``shape``) or a batch ``(m, *shape)``.
+
+        The hierarchy, coarsest factorisation, plans and buffers are set up once
+        and serve every right-hand side; each runs its own CG (the same
+        iterations as alone), with no history recorded.
+
+        Returns
+        -------
+        u : ndarray
+            The solutions, shaped like ``f``.
+        info : dict
+            ``iterations`` and ``converged``, one entry per right-hand side.
+
+        Examples
+        --------
+        >>> import problems
+        >>> p = problems.get("varcoef2d", n=31)
+        >>> mg = Multigrid(p.operator)
+        >>> F = np.stack([p.f, 2 * p.f])
+        >>> U, info = mg.solve(F, rtol=1e-10)
+        >>> U.shape, info["converged"], bool(np.allclose(U[1], 2 * U[0]))
+        ((2, 31, 31), [True, True], True)
+        """
+        shape = self.levels[0].shape
+        F = np.asarray(f, dtype=np.float64)
+        single = F.shape == tuple(shape)
+        if not single and F.shape[1:] != tuple(shape):
+            raise ValueError(
+                f"f must have shape {tuple(shape)} or (m, *{tuple(shape)}), got {F.shape}"
+            )
+        F = F.reshape(-1, *shape)
+        U = np.empty_like(F)
+        settings = SimpleNamespace(rtol=float(rtol), maxiter=maxiter, max_seconds=None)
+        z = np.empty(shape)
+        problem = _OperatorSystem(self.levels[0])
+        its, conv = [], []
+        for k in range(F.shape[0]):
+            problem.f = np.ascontiguousarray(F[k])
+            u, converged, it, _ = pcg(
+                problem, settings, lambda r: self.precondition(r, z), _NO_HISTORY
+            )
+            U[k] = u
+            its.append(it)
+            conv.append(bool(converged))
+        return (U[0] if single else U), {"iterations": its, "converged": conv}
+
     @property
     def transfers(self):
         """``transfers[l]`` moves between levels ``l`` and ``l + 1``."""
@@ -177,6 +225,38 @@ class Multigrid:
             "smoother": self.smoother,
             "precision": self.precision,
         }
+
+
+class _OperatorSystem:
+    """``A u = f`` with the interface :func:`~solvers.krylov.pcg` needs."""
+
+    def __init__(self, op):
+        self.op, self.shape, self.f = op, op.shape, None
+
+    def apply(self, u, out=None):
+        return self.op.apply(u, out)
+
+    def residual(self, u):
+        return self.f - self.op.apply(u)
+
+
+class _NoHistory:
+    """A recorder that records nothing (:meth:`Multigrid.solve`)."""
+
+    @staticmethod
+    def record(*args):
+        pass
+
+    @staticmethod
+    def due(iteration):
+        return False
+
+    @staticmethod
+    def elapsed():
+        return 0.0
+
+
+_NO_HISTORY = _NoHistory()
 
 
 def stationary(problem, settings, rec: Recorder, u: np.ndarray, step, maxiter=MAXITER, after=None):
