@@ -106,9 +106,15 @@ class VCycle:
         #: ``transfers[l]`` moves between levels ``l`` and ``l + 1``.
         self.transfers = [transfer(a.shape, b.shape) for a, b in itertools.pairwise(levels)]
         self._plans = [relaxation._plan(op).cast(self.dtype) for op in levels]
-        # per level: the iterate and right-hand side of the cycle (level 0: float32 only)
-        self._u = [np.zeros(op.shape, self.dtype) for op in levels]
-        self._b = [np.zeros(op.shape, self.dtype) for op in levels]
+        # per level: the iterate and right-hand side of the cycle (level 0: the
+        # caller's arrays in float64, so its buffers exist only in float32)
+        own = [self.dtype != np.float64] + [True] * (len(levels) - 1)
+        self._u = [
+            np.zeros(op.shape, self.dtype) if k else None for op, k in zip(levels, own, strict=True)
+        ]
+        self._b = [
+            np.zeros(op.shape, self.dtype) if k else None for op, k in zip(levels, own, strict=True)
+        ]
         self._work = [self._restrict_work(op) for op in levels]
 
     def _restrict_work(self, op):

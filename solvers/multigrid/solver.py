@@ -2,9 +2,11 @@ r"""Classical geometric multigrid: the methods ``multigrid`` and ``mg-pcg``.
 
 :class:`Multigrid` builds the hierarchy (:func:`~solvers.multigrid.hierarchy.build_levels`:
 rediscretised coarse operators down to about ``coarsest`` points per axis), a
-symmetric V(``sweeps``, ``sweeps``) cycle with lexicographic Gauss-Seidel
-(forward before the coarse correction, backward after) and, on the coarsest
-grid, a direct solve: Cholesky for SPD operators, LU otherwise. The coarsest
+symmetric V(``sweeps``, ``sweeps``) cycle (:mod:`~solvers.multigrid.cycle`; the
+option ``smoother``: lexicographic Gauss-Seidel by default, forward before the
+coarse correction and backward after; red-black, Chebyshev or l1-Jacobi; the
+option ``precision``: float64 or float32 cycles) and, on the coarsest grid, a
+direct solve: Cholesky for SPD operators, LU otherwise. The coarsest
 solve is pluggable: the neural methods of :mod:`hybrid.neural` replace it by
 a learned space and keep everything else, so ``mg-pcg`` is their ablation.
 
@@ -46,9 +48,13 @@ from solvers.registry import method
 
 #: Cycles of ``multigrid`` when ``maxiter`` is not given.
 MAXITER = 500
-#: The cycle's smoother unless told otherwise: chosen by measured time to 1e-8
-#: (``benchmarks/multigrid.py``).
-DEFAULT_SMOOTHER = "red-black"
+#: The cycle's smoother unless told otherwise, chosen by measured time to 1e-8
+#: (``benchmarks/multigrid.py``, 1023^2): V(2,2) Gauss-Seidel was fastest on
+#: varcoef2d and V(1,1) Gauss-Seidel on randcoef2d, red-black and Chebyshev within
+#: 10-40% (one V-cycle costs 7.6-13.6 Jacobi sweeps whichever it is; fewer
+#: sweeps take more CG steps). V(2,2) Gauss-Seidel also keeps ``mg-pcg`` the
+#: exact ablation of the neural methods' defaults.
+DEFAULT_SMOOTHER = "gauss-seidel"
 
 OPTIONS = {
     "levels": "'auto' (default: coarsen to about `coarsest` points per axis) or the number of"
@@ -103,7 +109,11 @@ class Multigrid:
     coarsest : int
         Smallest points per axis.
     sweeps : int
-        Gauss-Seidel sweeps before and after each coarse correction.
+        Smoothing sweeps before and after each coarse correction (Chebyshev: degree).
+    smoother : str
+        One of :data:`~solvers.multigrid.cycle.SMOOTHERS`.
+    precision : "float64" or "float32"
+        The precision of the cycle (its input and output stay float64).
     coarse_solve : callable, optional
         ``e = coarse_solve(r)`` on the coarsest grid (default :class:`DirectCoarseSolve`);
         it may also be set later with :meth:`set_coarse_solve`.
