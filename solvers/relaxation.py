@@ -817,7 +817,11 @@ symmetric_gauss_seidel = _relaxation_method(
 red_black = _relaxation_method(
     "red-black",
     "Gauss-Seidel in red-black (checkerboard) order; omega != 1 gives red-black SOR",
-    {"omega": _OMEGA_DOC + "; default 1"},
+    {
+        "omega": _OMEGA_DOC + "; default 1",
+        "sweep": "'forward' (default: red first), 'backward' (black first) or 'symmetric'"
+        " (forward then backward)",
+    },
 )
 sor = _relaxation_method(
     "sor",

@@ -386,7 +386,7 @@ def test_history_is_recorded_at_the_cadence_and_written():
     assert r.history.relative_error[-1] < 1e-8 < r.history.relative_error[0]
     default = solvers.solve(p, "red-black", rtol=1e-10)
     assert 2 <= len(default.history) and default.history.iteration[-1] == default.iterations
-    assert r.options == {"omega": 1.0}
+    assert r.options == {"omega": 1.0, "sweep": "forward"}
 
 
 def test_result_file_of_a_relaxation_run(tmp_path):
@@ -464,8 +464,8 @@ def test_bad_relax_arguments_are_refused():
         relax(p.operator, good, "jacobi", 1, rhs=np.zeros(3))
     with pytest.raises(ValueError, match=r"expected a problems\.Problem or problems\.Operator"):
         relax("modes2d", good, "jacobi", 1)
-    with pytest.raises(ValueError, match="unknown option 'sweep' for method 'red-black'"):
-        relax(p, good, "red-black", 1, sweep="backward")
+    with pytest.raises(ValueError, match="unknown option 'sweep' for method 'chebyshev'"):
+        relax(p, good, "chebyshev", 1, sweep="backward")
 
 
 @pytest.mark.parametrize("method", ["jacobi", "red-black"])

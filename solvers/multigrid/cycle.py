@@ -54,6 +54,12 @@ def gauss_seidel(op: Operator, u: np.ndarray, rhs: np.ndarray, sweeps: int, dire
 Smoother = Callable[[Operator, np.ndarray, np.ndarray, int, str], None]
 
 
+def smooth(plan, smoother: str, u: np.ndarray, b: np.ndarray, sweeps: int, direction: str):
+    """The cycle's smoothing by name: ``sweeps`` sweeps (Chebyshev: its degree) of
+    ``smoother`` on ``u`` in place, with the level's plan (no checks, no allocation)."""
+    relaxation._sweep(plan, smoother, u, b, 1.0, direction, sweeps)
+
+
 def check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
@@ -129,7 +135,7 @@ class VCycle:
         if not isinstance(self.smooth, str):
             self.smooth(self.levels[level], u, b, self.sweeps, direction)
             return
-        relaxation._sweep(self._plans[level], self.smooth, u, b, 1.0, direction, self.sweeps)
+        smooth(self._plans[level], self.smooth, u, b, self.sweeps, direction)
 
     def _residual_restrict(self, level: int, u, b, out) -> None:
         """``out = R (b - A u)`` between ``level`` and ``level + 1``."""

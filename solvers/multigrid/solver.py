@@ -45,6 +45,7 @@ from solvers.multigrid.cycle import PRECISIONS, SMOOTHERS, VCycle, check_choice
 from solvers.multigrid.hierarchy import build_levels
 from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
 from solvers.registry import method
+from solvers.relaxation import _readonly
 
 #: Cycles of ``multigrid`` when ``maxiter`` is not given.
 MAXITER = 500
@@ -161,7 +162,8 @@ class Multigrid:
         self.warm_seconds = warm_up(
             lambda: (
                 self.cycle.precondition(np.zeros(operator.shape)),
-                self.cycle(np.zeros(operator.shape), np.zeros(operator.shape)),
+                # `multigrid` passes the problem's read-only f: another specialisation
+                self.cycle(_readonly(np.zeros(operator.shape)), np.zeros(operator.shape)),
                 compile_kernels(operator.shape),
             )
         )
