@@ -732,10 +732,15 @@ def red_black_1d(u, rhs, ax, dinv, ih2, omega, variable, sweeps, parity):
     odinv = omega * dinv[0]
     for _ in range(sweeps):
         if parity == 1:
-            for i in range(1, n, 2):
-                _point_1d(u, rhs, ax, dinv, ih2, omega, variable, i)
-            for i in range(0, n, 2):
-                _point_1d(u, rhs, ax, dinv, ih2, omega, variable, i)
+            for first in (1, 0):  # black (odd i), then red
+                for i in range(first, n, 2):
+                    left = u[i - 1] if i > 0 else 0.0
+                    right = u[i + 1] if i < n - 1 else 0.0
+                    if variable:
+                        v = (rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2) * dinv[i]
+                        u[i] = keep * u[i] + omega * v
+                    else:
+                        u[i] = keep * u[i] + (rhs[i] + w * (left + right)) * odinv
             continue
         _point_1d(u, rhs, ax, dinv, ih2, omega, variable, 0)
         # interior pairs: red i (2 <= i <= n - 2) and black i - 1, all neighbours inside
