@@ -149,7 +149,14 @@ def choice(*options) -> Converter:
         if isinstance(v, str) and v in options:
             return v
         for o in options:
-            if o is not None and not isinstance(v, bool) and v == o:
+            if o is None:
+                continue
+            if isinstance(o, bool) or isinstance(v, bool | np.bool_):
+                if isinstance(v, bool | np.bool_) and bool(v) is o:
+                    return o
+                if isinstance(v, str) and v.strip().lower() == str(o).lower():
+                    return o
+            elif v == o:
                 return o
         raise _fail(convert, v)
 

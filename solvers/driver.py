@@ -12,9 +12,8 @@ record is due). The driver owns everything else:
   unless asked for), and before each step the budget: ``maxiter``
   (``settings.maxiter``, else the method's own cap) and ``max_seconds``
   (solver time, records excluded);
-* the history: it records at the recorder's cadence, and with
-  ``throttle`` a record waits while measuring it would take more than that
-  fraction of the solver's own time;
+* the history: it records at the recorder's cadence (whose overhead rule
+  may hold records back), stepping no further than the next record;
 * interruption: Ctrl-C inside :meth:`Driver.run` stops the run with the
   iterate it has (reason ``interrupted``), and the result says so;
 * the stop reason, in one vocabulary for every method (:data:`STOP_REASONS`),
@@ -52,7 +51,6 @@ A damped Richardson iteration ``u += omega (f - A u)`` on a small problem:
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -100,9 +98,6 @@ class Driver:
     stagnation : int, optional
         Stop as ``stagnated`` after this many measurements in a row without
         a 10% lower residual.
-    throttle : float, optional
-        At the default cadence, records wait while measuring them would cost
-        more than this fraction of the solver's time.
     unit : str
         What one iteration is, for messages (``"iterations"``, ``"sweeps"``).
     what : str, optional
@@ -121,7 +116,6 @@ class Driver:
         default_maxiter: int | None = None,
         divergence: float | None = DIVERGENCE_FACTOR,
         stagnation: int | None = None,
-        throttle: float | None = None,
         unit: str = "iterations",
         what: str | None = None,
         phase: str | None = None,
@@ -143,7 +137,6 @@ class Driver:
         self.rtol = settings.rtol
         self.divergence = divergence
         self.stagnation = stagnation
-        self.throttle = throttle if recorder.record_every is None else None
         self.unit = unit
         self.what = what or method
         self.f_norm = recorder.f_norm
@@ -151,7 +144,6 @@ class Driver:
         self.message = ""
         self.iterations = 0
         self.measurements = 0
-        self.record_cost = 0.0  # seconds one record took, for the throttle
         self._initial: float | None = None
         self._best = math.inf
         self._since = 0
@@ -216,34 +208,18 @@ class Driver:
         return False
 
     # -- records -----------------------------------------------------------------
-    def may_record(self) -> bool:
-        """Whether the throttle lets a record happen now."""
-        rec = self.recorder
-        return self.throttle is None or rec.overhead + self.record_cost <= self.throttle * (
-            rec.elapsed()
-        )
-
-    def record_due(self, iteration: int) -> bool:
-        """A record is due at ``iteration`` and the throttle allows it."""
-        return self.recorder.due(iteration) and self.may_record()
-
     def record(self, iteration: int, u: np.ndarray, residual: np.ndarray | None = None) -> float:
-        """Record ``u`` at ``iteration`` (timing the record for the throttle)."""
-        before = self.recorder.overhead
-        t0 = time.perf_counter()
-        rel = self.recorder.record(iteration, u, residual)
-        # the first record is made before the clock starts: time it directly
-        self.record_cost = max(self.recorder.overhead - before, 0.0) or (time.perf_counter() - t0)
-        return rel
+        """Record ``u`` at ``iteration``; returns its relative residual."""
+        return self.recorder.record(iteration, u, residual)
 
     def target(self, iteration: int, interval: int = 1) -> int:
         """The iteration to step to next: ``interval`` more, but not past ``maxiter``
-        nor (when a record may happen) past the next record."""
+        nor past the next record (unless the recorder holds that one back)."""
         stop = iteration + interval
         if self.maxiter is not None:
             stop = min(stop, self.maxiter)
-        due = self.recorder.next_due(self.recorder.last_iteration)
-        if due > iteration and self.may_record():
+        due = self.recorder.next_stop()
+        if due is not None and due > iteration:
             stop = min(stop, due)
         return stop
 
@@ -293,21 +269,22 @@ class Driver:
                     self.record(it, u, r)
             elif record_start:
                 self.record(it, u)
-            # the hot loop, with target() and record_due() inlined (a check costs ~1 us)
-            rec, test, record, maxiter = self.recorder, self.test, self.record, self.maxiter
+            # the hot loop, with target() inlined (a check costs ~1 us)
+            rec, test, maxiter = self.recorder, self.test, self.maxiter
+            record = rec.record
             while not test(it, rel):
                 stop = it + (interval(it) if interval else 1)
                 if maxiter is not None and stop > maxiter:
                     stop = maxiter
-                due = rec.next_due(rec.last_iteration)
-                if stop > due > it and self.may_record():
+                due = rec.next_stop()  # None while the recorder's overhead rule holds back
+                if due is not None and stop > due > it:
                     stop = due
                 reached = step(it, stop)
                 if self.reason is not None:  # the step stopped the run
                     it = self.iterations = max(it, reached)
                     break
                 it = reached
-                due = rec.due(it) and self.may_record()
+                due = rec.due(it)
                 rel, r = measure(it, due)
                 measurements += 1
                 if due and (rel is None or math.isfinite(rel)):

@@ -26,6 +26,7 @@ from problems.parameters import (
     number,
     optional,
 )
+from solvers.recording import track_errors, tracking
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -54,6 +55,12 @@ SETTINGS = Parameters(
     Parameter("seed", 0, integer(), "random seed"),
     Parameter("device", "auto", choice(*DEVICES), "torch device for DNN methods"),
     Parameter("progress", False, boolean(), "show a progress bar"),
+    Parameter(
+        "errors",
+        "auto",
+        choice("auto", True, False),
+        "track errors against u_ref: 'auto' (only where u_ref is cheap), True or False",
+    ),
     kind="argument",
 )
 
@@ -76,6 +83,7 @@ class Settings:
     seed: int
     device: str
     progress: bool
+    errors: bool = False  # resolved: track errors against u_ref (see solvers.recording)
     observers: tuple = ()
 
     def replace(self, **changes) -> Settings:
@@ -100,6 +108,7 @@ def make_settings(problem, *, x0=None, observers=(), **common) -> Settings:
     observers = tuple(observers or ())
     if not all(callable(o) for o in observers):
         raise ValueError("observers must be callables observer(recorder, iteration, u)")
+    values["errors"] = track_errors(problem, values["errors"])
     return Settings(x0=x0, observers=observers, **values)
 
 
@@ -189,7 +198,8 @@ class Registry:
         # Every method and every record applies the operator: compile (or load) that
         # kernel now, before any clock starts and with Ctrl-C held off the compiler.
         warm_up(lambda: problem.apply(np.zeros(problem.shape)))
-        return m.run(problem, settings, **options)
+        with tracking(settings.errors):  # every recorder of this run follows the decision
+            return m.run(problem, settings, **options)
 
 
 def solve_function(registry: Registry, package: str):
@@ -210,6 +220,7 @@ def solve_function(registry: Registry, package: str):
         device="auto",
         progress=False,
         observers=(),
+        errors="auto",
         **method_options,
     ):
         """Solve ``problem`` with ``method`` (one of the package's :func:`methods`).
@@ -233,6 +244,12 @@ def solve_function(registry: Registry, package: str):
         observers : sequence of callable
             Each is called as ``observer(recorder, iteration, u)`` after every
             history record (e.g. to print progress or keep the last iterate).
+        errors : {"auto", True, False}
+            Track the error against ``u_ref = A^{-1} f`` in the history (relative,
+            per-mode, band and error spectrum). ``"auto"``: only where ``u_ref``
+            is cheap (constant coefficients, at most 2^16 unknowns, or already
+            computed); elsewhere the error fields are NaN and no reference is
+            computed. The residual history and spectrum are always complete.
         **method_options
             The method's own options (``fpsolve methods``); unknown ones and bad
             values raise ``ValueError``, defaults are filled in, and the result's
@@ -255,6 +272,7 @@ def solve_function(registry: Registry, package: str):
             device=device,
             progress=progress,
             observers=observers,
+            errors=errors,
             **method_options,
         )
 

@@ -109,4 +109,10 @@ def test_results_record_the_options_actually_used():
     r = hybrid.solve(p, "sor", maxiter=5, rtol=0)
     assert set(r.options) == {"omega", "sweep"} and 1 < r.options["omega"] < 2
     r = hybrid.solve(p, "mg-pcg", levels="2")
-    assert r.options == {"levels": 2, "coarsest": 15, "sweeps": 2}
+    assert r.options == {
+        "levels": 2,
+        "coarsest": 15,
+        "sweeps": 2,
+        "smoother": "gauss-seidel",
+        "precision": "float64",
+    }

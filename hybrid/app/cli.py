@@ -36,7 +36,7 @@ import hybrid
 import problems
 from hybrid.app import config as cfg
 from hybrid.app import fprinciple_cmd, sweep_cmd
-from hybrid.app.compare import Interrupted, compare, convergence_order, table
+from hybrid.app.compare import Interrupted, compare, convergence_order, residual_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare, write_result
 from problems.parameters import (
@@ -97,6 +97,19 @@ _SIZES = sequence(integer(), what="N, or NXxNY in 2D (integers)")
 _grid_size = named(_grid_size, _SIZES.accepts)
 
 
+_ERROR_CHOICES = {"auto": "auto", "on": True, "off": False, True: True, False: False}
+
+
+def _errors(value):
+    """``auto``, ``on`` or ``off`` (a config file may also say true or false)."""
+    if (isinstance(value, str) and value in _ERROR_CHOICES) or isinstance(value, bool):
+        return _ERROR_CHOICES[value]
+    raise ValueError(f"must be one of auto, on, off; got {value!r}")
+
+
+_errors = named(_errors, "one of auto, on, off")
+
+
 def _method_list(value):
     items = value.split(",") if isinstance(value, str) else _NAMES(value)
     names = [str(v).strip() for v in items]
@@ -129,6 +142,13 @@ COMMON = Parameters(
         SETTINGS["device"].convert,
         "torch device for DNN methods: auto, cpu or cuda",
     ),
+    Parameter(
+        "errors",
+        "auto",
+        _errors,
+        "track the error against the discrete solution: auto (only where it is cheap:"
+        " constant coefficients or at most 2^16 unknowns), on (may need a direct solve) or off",
+    ),
 )
 OUTPUT = Parameters(
     Parameter("format", "png", choice(*FORMATS), "figure format: png, pdf or svg"),
@@ -136,7 +156,7 @@ OUTPUT = Parameters(
     Parameter("verbose", False, _BOOL, "one line per history record"),
 )
 _PROBLEM = Parameters(
-    Parameter("problem", None, _TEXT, "catalogue name (fpsolve problems)"),
+    Parameter("problem", None, _TEXT, "catalogue name (fpsolve problems) or FILE.npz of grid data"),
     Parameter("n", None, _grid_size, "interior points per axis: N, or NXxNY in 2D"),
     Parameter("param", {}, _PAIRS, "problem parameter KEY=VALUE (repeatable)"),
 )
@@ -159,6 +179,9 @@ KEYS = {
         Parameter("methods", None, _method_list, "comma-separated method names"),
         Parameter("option", {}, _PAIRS, "method option KEY=VALUE or METHOD.KEY=VALUE (repeatable)"),
         COMMON,
+        Parameter(
+            "errors", True, _errors, "track errors against the discrete solution: on, off or auto"
+        ),
         Parameter("out", None, _TEXT, "write compare.json, compare.npz and the figures here"),
         Parameter("plot", True, _BOOL, "draw the figures (--no-plot: results only)"),
         OUTPUT,
@@ -232,7 +255,8 @@ def _add_keys(p: argparse.ArgumentParser, command: str) -> None:
             else:
                 p.add_argument(flag, action="store_const", const=True, help=doc)
         else:
-            shown = f" (default: {default})" if default is not None else ""
+            value = {True: "on", False: "off"}.get(default, default) if key == "errors" else default
+            shown = f" (default: {value})" if default is not None else ""
             p.add_argument(flag, type=_arg(param), help=doc + shown)
     p.add_argument("--config", metavar="FILE.toml", help="read these settings from a TOML file")
 
@@ -347,7 +371,15 @@ def _table(value, key: str) -> dict:
 def _problem(s: dict) -> problems.Problem:
     if s["problem"] is None:
         raise ValueError(f"--problem is required; choose one of: {', '.join(problems.names())}")
-    return problems.get(s["problem"], n=s["n"], **s["param"])
+    name = s["problem"]
+    if name.endswith(".npz") or os.sep in name:  # the user's own grid data
+        if s["n"] is not None or s["param"]:
+            raise ValueError(
+                f"--problem {name} is a file: its arrays fix the grid, so --n and --param do"
+                " not apply"
+            )
+        return problems.load_arrays(name)
+    return problems.get(name, n=s["n"], **s["param"])
 
 
 def _common(s: dict) -> dict[str, Any]:
@@ -456,6 +488,10 @@ def _run(p, plan, s, console) -> tuple[list, bool]:
 def _report(results, console, interrupted: bool) -> None:
     for r in results:
         console.say(r.summary())
+        if len(r.history) > 1:
+            console.note(
+                f"  residual bands that fell 10x, in order: {residual_order(r.history) or 'none'}"
+            )
         if len(r.history.modes) and len(r.history) > 2:
             console.note(
                 f"  modes below 10% error, in order: {convergence_order(r.history) or 'none'}"

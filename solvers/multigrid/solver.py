@@ -2,9 +2,11 @@ r"""Classical geometric multigrid: the methods ``multigrid`` and ``mg-pcg``.
 
 :class:`Multigrid` builds the hierarchy (:func:`~solvers.multigrid.hierarchy.build_levels`:
 rediscretised coarse operators down to about ``coarsest`` points per axis), a
-symmetric V(``sweeps``, ``sweeps``) cycle with lexicographic Gauss-Seidel
-(forward before the coarse correction, backward after) and, on the coarsest
-grid, a direct solve: Cholesky for SPD operators, LU otherwise. The coarsest
+symmetric V(``sweeps``, ``sweeps``) cycle (:mod:`~solvers.multigrid.cycle`; the
+option ``smoother``: lexicographic Gauss-Seidel by default, forward before the
+coarse correction and backward after; red-black, Chebyshev or l1-Jacobi; the
+option ``precision``: float64 or float32 cycles) and, on the coarsest grid, a
+direct solve: Cholesky for SPD operators, LU otherwise. The coarsest
 solve is pluggable: the neural methods of :mod:`hybrid.neural` replace it by
 a learned space and keep everything else, so ``mg-pcg`` is their ablation.
 
@@ -30,7 +32,9 @@ Examples
 
 from __future__ import annotations
 
+import math
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.linalg as sla
@@ -41,14 +45,23 @@ from problems.parameters import Parameter, Parameters, choice, either, integer
 from solvers import krylov
 from solvers.driver import Driver
 from solvers.krylov import compile_kernels
-from solvers.multigrid.cycle import VCycle, gauss_seidel
+from solvers.multigrid.cycle import PRECISIONS, SMOOTHERS, VCycle
 from solvers.multigrid.hierarchy import build_levels
 from solvers.registry import method
+from solvers.relaxation import _readonly
 
 #: Cycles of ``multigrid`` when ``maxiter`` is not given.
 MAXITER = 500
 #: Cycles without a 10% lower residual after which ``multigrid`` stops as stagnated.
 STAGNATION = 10
+
+#: The cycle's smoother unless told otherwise, chosen by measured time to 1e-8
+#: (``benchmarks/multigrid.py``, 1023^2): V(2,2) Gauss-Seidel was fastest on
+#: varcoef2d and V(1,1) Gauss-Seidel on randcoef2d, red-black and Chebyshev within
+#: 10-40% (one V-cycle costs 7.6-13.6 Jacobi sweeps whichever it is; fewer
+#: sweeps take more CG steps). V(2,2) Gauss-Seidel also keeps ``mg-pcg`` the
+#: exact ablation of the neural methods' defaults.
+DEFAULT_SMOOTHER = "gauss-seidel"
 
 #: The options of ``multigrid`` and ``mg-pcg`` (and of :class:`Multigrid`).
 OPTIONS = Parameters(
@@ -61,7 +74,22 @@ OPTIONS = Parameters(
     ),
     Parameter("coarsest", 15, integer(low=1), "smallest points per axis of the hierarchy"),
     Parameter(
-        "sweeps", 2, integer(low=1), "Gauss-Seidel sweeps before and after each coarse correction"
+        "sweeps",
+        2,
+        integer(low=1),
+        "smoothing sweeps before and after each coarse correction (Chebyshev: its degree)",
+    ),
+    Parameter(
+        "smoother",
+        DEFAULT_SMOOTHER,
+        choice(*SMOOTHERS),
+        f"one of {', '.join(SMOOTHERS)} (the fastest to 1e-8 measured by benchmarks/multigrid.py)",
+    ),
+    Parameter(
+        "precision",
+        "float64",
+        choice(*PRECISIONS),
+        "'float64' or 'float32': the precision of the V-cycle (CG and the residuals stay float64)",
     ),
 )
 
@@ -80,7 +108,7 @@ class DirectCoarseSolve:
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         if self._cholesky is not None:
-            return sla.cho_solve(self._cholesky, r.ravel()).reshape(self.shape)
+            return sla.cho_solve(self._cholesky, r.ravel(), check_finite=False).reshape(self.shape)
         return self._lu.solve(np.ascontiguousarray(r).ravel()).reshape(self.shape)
 
 
@@ -95,7 +123,11 @@ class Multigrid:
     coarsest : int
         Smallest points per axis.
     sweeps : int
-        Gauss-Seidel sweeps before and after each coarse correction.
+        Smoothing sweeps before and after each coarse correction (Chebyshev: degree).
+    smoother : str
+        One of :data:`~solvers.multigrid.cycle.SMOOTHERS`.
+    precision : "float64" or "float32"
+        The precision of the cycle (its input and output stay float64).
     coarse_solve : callable, optional
         ``e = coarse_solve(r)`` on the coarsest grid (default :class:`DirectCoarseSolve`);
         it may also be set later with :meth:`set_coarse_solve`.
@@ -114,9 +146,30 @@ class Multigrid:
     True
     """
 
-    def __init__(self, operator, *, levels="auto", coarsest=15, sweeps=2, coarse_solve=None):
-        o = OPTIONS.resolve({"levels": levels, "coarsest": coarsest, "sweeps": sweeps}, "Multigrid")
+    def __init__(
+        self,
+        operator,
+        *,
+        levels="auto",
+        coarsest=15,
+        sweeps=2,
+        coarse_solve=None,
+        smoother=DEFAULT_SMOOTHER,
+        precision="float64",
+    ):
+        o = OPTIONS.resolve(
+            {
+                "levels": levels,
+                "coarsest": coarsest,
+                "sweeps": sweeps,
+                "smoother": smoother,
+                "precision": precision,
+            },
+            "Multigrid",
+        )
         self.sweeps = o["sweeps"]
+        self.smoother = smoother = o["smoother"]
+        self.precision = precision = o["precision"]
         self.levels = build_levels(
             operator,
             coarsest=o["coarsest"],
@@ -124,24 +177,74 @@ class Multigrid:
         )
         # compile (or load) the smoother, operator and transfer kernels: a one-time
         # cost per process, kept off every clock
+        self.cycle = VCycle(
+            self.levels, smoother, np.zeros_like, sweeps=self.sweeps, dtype=precision
+        )
         self.warm_seconds = warm_up(
             lambda: (
-                VCycle(self.levels, gauss_seidel, np.zeros_like, sweeps=1).precondition(
-                    np.zeros(operator.shape)
-                ),
+                self.cycle.precondition(np.zeros(operator.shape)),
+                # `multigrid` passes the problem's read-only f: another specialisation
+                self.cycle(_readonly(np.zeros(operator.shape)), np.zeros(operator.shape)),
                 compile_kernels(operator.shape),
             )
         )
-        self.cycle = VCycle(self.levels, gauss_seidel, None, sweeps=self.sweeps)
         self.set_coarse_solve(coarse_solve or DirectCoarseSolve(self.levels[-1]))
 
     def set_coarse_solve(self, coarse_solve) -> None:
         """Use ``e = coarse_solve(r)`` on the coarsest grid from now on."""
         self.cycle.coarse_solve = coarse_solve
 
-    def precondition(self, r: np.ndarray) -> np.ndarray:
-        """``B r``: one cycle from zero (a symmetric preconditioner)."""
-        return self.cycle.precondition(r)
+    def precondition(self, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``B r``: one cycle from zero (a symmetric preconditioner); ``out`` avoids the
+        allocation."""
+        return self.cycle.precondition(r, out)
+
+    def solve(self, f, *, rtol: float = 1e-8, maxiter: int | None = None):
+        """``mg-pcg`` for one right-hand side (``shape``) or a batch ``(m, *shape)``.
+
+        The hierarchy, coarsest factorisation, plans and buffers are set up once
+        and serve every right-hand side; each runs its own CG (the same
+        iterations as alone), with no history recorded.
+
+        Returns
+        -------
+        u : ndarray
+            The solutions, shaped like ``f``.
+        info : dict
+            ``iterations`` and ``converged``, one entry per right-hand side.
+
+        Examples
+        --------
+        >>> import problems
+        >>> p = problems.get("varcoef2d", n=31)
+        >>> mg = Multigrid(p.operator)
+        >>> F = np.stack([p.f, 2 * p.f])
+        >>> U, info = mg.solve(F, rtol=1e-10)
+        >>> U.shape, info["converged"], bool(np.allclose(U[1], 2 * U[0]))
+        ((2, 31, 31), [True, True], True)
+        """
+        shape = self.levels[0].shape
+        F = np.asarray(f, dtype=np.float64)
+        single = F.shape == tuple(shape)
+        if not single and F.shape[1:] != tuple(shape):
+            raise ValueError(
+                f"f must have shape {tuple(shape)} or (m, *{tuple(shape)}), got {F.shape}"
+            )
+        F = F.reshape(-1, *shape)
+        U = np.empty_like(F)
+        settings = SimpleNamespace(rtol=float(rtol), maxiter=maxiter, max_seconds=None)
+        z = np.empty(shape)
+        problem = _OperatorSystem(self.levels[0])
+        its, conv = [], []
+        for k in range(F.shape[0]):
+            problem.f = np.ascontiguousarray(F[k])
+            drv = krylov.driver(
+                problem, settings, "mg-pcg", recorder=_NoHistory(np.linalg.norm(problem.f))
+            )
+            U[k] = krylov.pcg(problem, settings, lambda r: self.precondition(r, z), drv)
+            its.append(drv.iterations)
+            conv.append(drv.reason == "converged")
+        return (U[0] if single else U), {"iterations": its, "converged": conv}
 
     @property
     def transfers(self):
@@ -149,7 +252,47 @@ class Multigrid:
         return self.cycle.transfers
 
     def info(self) -> dict:
-        return {"levels": len(self.levels), "coarsest_shape": list(self.levels[-1].shape)}
+        return {
+            "levels": len(self.levels),
+            "coarsest_shape": list(self.levels[-1].shape),
+            "smoother": self.smoother,
+            "precision": self.precision,
+        }
+
+
+class _OperatorSystem:
+    """``A u = f`` with the interface :func:`~solvers.krylov.pcg` needs."""
+
+    def __init__(self, op):
+        self.op, self.shape, self.f = op, op.shape, None
+
+    def apply(self, u, out=None):
+        return self.op.apply(u, out)
+
+    def residual(self, u):
+        return self.f - self.op.apply(u)
+
+
+class _NoHistory:
+    """A recorder that records nothing (:meth:`Multigrid.solve`)."""
+
+    record_every = 0
+    last_iteration = -1
+
+    def __init__(self, f_norm: float):
+        self.f_norm = float(f_norm) or 1.0
+
+    def record(self, *args):
+        return math.nan
+
+    def due(self, iteration):
+        return False
+
+    def next_stop(self):
+        return None
+
+    def elapsed(self):
+        return 0.0
 
 
 def stationary(driver: Driver, u: np.ndarray, step, after=None, record_start=True) -> np.ndarray:
@@ -199,7 +342,10 @@ def _solve(name, problem, settings, options):
     drv.record(0, u)
     drv.recorder.restart_clock(setup)  # the set-up (hierarchy, factorisation) is on the clock
     if name == "mg-pcg":
-        u = krylov.pcg(problem, settings, mg.precondition, drv, u, record_start=False)
+        z = np.empty(problem.shape)  # the preconditioned residual, reused every step
+        u = krylov.pcg(
+            problem, settings, lambda r: mg.precondition(r, z), drv, u, record_start=False
+        )
     else:
         u = stationary(drv, u, lambda u, f: mg.cycle(f, u), record_start=False)
     it = drv.iterations
@@ -207,7 +353,7 @@ def _solve(name, problem, settings, options):
     return drv.result(u, options, info=info)
 
 
-@method("geometric multigrid V(2,2)-cycles, Gauss-Seidel smoothing, direct coarsest solve", OPTIONS)
+@method("geometric multigrid V(2,2)-cycles (smoother by option), direct coarsest solve", OPTIONS)
 def multigrid(problem, settings, **options):
     return _solve("multigrid", problem, settings, options)
 
