@@ -44,6 +44,17 @@ import numpy as np
 Converter = Callable[[Any], Any]
 
 
+class _Missing:
+    """The default of an option passed on only when given (the method has its own)."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+#: Default of a parameter that is left out unless given (see :meth:`Parameters.from_docs`).
+MISSING = _Missing()
+
+
 def named(convert: Converter, accepts: str) -> Converter:
     """Attach the description used in messages (``must be <accepts>``)."""
     convert.accepts = accepts  # type: ignore[attr-defined]
@@ -365,6 +376,16 @@ class Parameters:
     def names(self) -> list[str]:
         return list(self._params)
 
+    @classmethod
+    def from_docs(cls, docs: Mapping[str, str], kind: str = "option") -> Parameters:
+        """Deprecated: options declared as name -> doc (no converter, no default).
+
+        Their values pass unchanged and only when given (default :data:`MISSING`),
+        so the method applies its own defaults and checks; declare a
+        :class:`Parameter` instead.
+        """
+        return cls(*(Parameter(k, MISSING, _ANYTHING, d) for k, d in docs.items()), kind=kind)
+
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.values()}
 
@@ -395,6 +416,8 @@ class Parameters:
         self.check_names(given, owner)
         out = {}
         for p in self.values():
+            if p.default is MISSING and p.name not in given:
+                continue
             value = given.get(p.name, p.default)
             if value is None and p.name not in given:
                 out[p.name] = None
@@ -411,6 +434,7 @@ class Parameters:
 
 
 __all__ = [
+    "MISSING",
     "Parameter",
     "Parameters",
     "accepts",

@@ -320,3 +320,88 @@ class Recorder:
             residual_spectrum=np.array([r[6] for r in rows], dtype=float).reshape(len(rows), count),
             error_spectrum=np.array([r[7] for r in rows], dtype=float).reshape(len(rows), count),
         )
+
+
+# -- deprecated: the loop helpers before solvers.driver -------------------------------
+# Kept so that methods written against them keep working; new methods run through
+# solvers.driver.Driver, which owns these tests and names the stop reason.
+def out_of_budget(settings, iteration: int, recorder: Recorder, default_maxiter=None) -> bool:
+    """Deprecated (use :class:`solvers.driver.Driver`): ``maxiter`` or ``max_seconds`` spent."""
+    maxiter = settings.maxiter if settings.maxiter is not None else default_maxiter
+    if maxiter is not None and iteration >= maxiter:
+        return True
+    return settings.max_seconds is not None and recorder.elapsed() >= settings.max_seconds
+
+
+class Stagnation:
+    """Deprecated (use ``Driver(stagnation=window)``): a residual that stopped falling."""
+
+    def __init__(self, window: int, factor: float = 0.9):
+        self.window, self.factor = window, factor
+        self.best, self.since = math.inf, 0
+
+    def stalled(self, rel: float) -> bool:
+        if rel < self.factor * self.best:
+            self.best, self.since = rel, 0
+        else:
+            self.since += 1
+        return self.since >= self.window
+
+    def message(self) -> str:
+        return (
+            f"stagnated: the relative residual stayed above {self.best:.2e} for"
+            f" {self.window} iterations (rounding floor? raise rtol)"
+        )
+
+
+#: Deprecated :func:`make_result`: the stop reason read off the start of a message.
+_REASON_WORDS = {
+    "stagnated": "stagnated",
+    "diverged": "diverged",
+    "breakdown": "breakdown",
+    "interrupted": "interrupted",
+    "budget exhausted (max_seconds": "max_seconds",
+}
+
+
+def make_result(
+    problem,
+    method,
+    options,
+    settings,
+    u,
+    *,
+    converged,
+    iterations,
+    recorder,
+    message="",
+    info=None,
+    interrupted=False,
+):
+    """Deprecated (use :func:`solvers.driver.finish`): record the final state and build
+    the ``SolveResult``, its ``stop_reason`` inferred from ``converged`` and ``message``."""
+    from solvers.result import SolveResult
+
+    if recorder.last_iteration != iterations:
+        recorder.record(iterations, u)
+    reason = "converged" if converged else "interrupted" if interrupted else "maxiter"
+    if not converged and not interrupted:
+        for words, why in _REASON_WORDS.items():
+            if message.startswith(words):
+                reason = why
+                break
+    return SolveResult(
+        problem=problem,
+        method=method,
+        options=dict(options),
+        u=u,
+        converged=bool(converged),
+        iterations=int(iterations),
+        seconds=recorder.elapsed(),
+        history=recorder.history(),
+        message=message,
+        seed=settings.seed,
+        info=dict(info or {}),
+        interrupted=interrupted,
+        stop_reason=reason,
+    )

@@ -131,8 +131,10 @@ class Method:
 def method(summary: str, options: Parameters | None = None):
     """Decorator: make ``run`` a :class:`Method` (named later, by a method table)."""
     options = options if options is not None else Parameters()
+    if isinstance(options, dict):  # deprecated: name -> doc, passed on only when given
+        options = Parameters.from_docs(options)
     if not isinstance(options, Parameters):
-        raise TypeError("options must be problems.parameters.Parameters")
+        raise TypeError("options must be problems.parameters.Parameters (or name -> doc)")
 
     def wrap(run) -> Method:
         return Method("", run, summary, options)

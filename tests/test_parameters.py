@@ -116,3 +116,40 @@ def test_results_record_the_options_actually_used():
         "smoother": "gauss-seidel",
         "precision": "float64",
     }
+
+
+def test_options_declared_as_docs_still_work_and_pass_only_when_given():
+    """Deprecated path for methods not yet on the schema: name -> doc, no defaults filled."""
+    from solvers.registry import Registry, method
+
+    seen = []
+
+    @method("records its options", {"kind": "a kind", "level": "a level"})
+    def legacy(problem, settings, kind="own default", **rest):
+        seen.append((kind, rest))
+
+    reg = Registry({"legacy": legacy})
+    p = problems.get("paper1d", n=15)
+    reg.solve(p, "legacy")
+    reg.solve(p, "legacy", level=3)
+    assert seen == [("own default", {}), ("own default", {"level": 3})]
+    with pytest.raises(ValueError, match="unknown option 'bogus' for method 'legacy'"):
+        reg.solve(p, "legacy", bogus=1)
+    assert "kind=..." in reg.get("legacy").options.describe()[0]
+
+
+def test_the_deprecated_make_result_names_a_stop_reason():
+    from solvers.recording import Recorder, make_result
+    from solvers.registry import make_settings
+
+    p = problems.get("paper1d", n=15)
+    settings = make_settings(p)
+    for converged, message, reason in [
+        (True, "", "converged"),
+        (False, "stagnated: the relative residual stayed above", "stagnated"),
+        (False, "budget exhausted (maxiter or max_seconds)", "maxiter"),
+    ]:
+        rec = Recorder(p, record_every=0)
+        r = make_result(p, "x", {}, settings, p.reference(), converged=converged,
+                        iterations=1, recorder=rec, message=message)  # fmt: skip
+        assert r.stop_reason == reason
