@@ -31,6 +31,7 @@ import numpy as np
 import hybrid
 import problems
 from hybrid.app import config as cfg
+from hybrid.app import train_operator
 from hybrid.app.compare import Interrupted, compare, convergence_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare, write_result
@@ -288,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="figure format: png (default), pdf or svg",
     )
     plot.add_argument("--out", help="write the figures here instead of DIR")
+    train_operator.add_parser(sub, _Formatter)
     return parser
 
 
@@ -568,7 +570,7 @@ def main(argv=None) -> int:
             return int(done.code or 0)
         if args.command is None:
             raise UsageError(
-                "choose a command: problems, methods, solve, compare, demo, plot"
+                "choose a command: problems, methods, solve, compare, demo, plot, train-operator"
                 " (see 'fpsolve --help')"
             )
         if args.command == "problems":
@@ -577,6 +579,8 @@ def main(argv=None) -> int:
             return cmd_methods(args)
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "train-operator":
+            return train_operator.run(args, ["fpsolve", *argv])
         return {"solve": cmd_solve, "compare": cmd_compare, "demo": cmd_demo}[args.command](
             args, ["fpsolve", *argv]
         )
