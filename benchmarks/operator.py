@@ -119,8 +119,8 @@ def run_case(label, p, relax_seconds, curves):
     rows = []
     for name, method, opts in METHODS:
         kw = {"max_seconds": relax_seconds} if name in RELAX else {}
-        if p.size > 300_000 and name == "hints":
-            kw = {"max_seconds": 4 * relax_seconds}
+        if name in ("hints", "hints-krylov"):  # the single-grid schemes stall on big grids
+            kw = {"max_seconds": 6 * relax_seconds}
         try:
             r = hybrid.solve(p, method, rtol=TARGET, **kw, **opts)
         except Exception as err:  # report, do not stop the run
@@ -246,7 +246,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; a smoke test")
     args = parser.parse_args(argv)
-    relax_seconds = 2.0 if args.quick else 20.0
+    relax_seconds = 2.0 if args.quick else 10.0
     # warm up: torch's import, the models' loading, numba's first calls
     for name in ("varcoef1d", "randcoef2d"):
         p = problems.get(name, n=31)

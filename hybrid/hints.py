@@ -455,6 +455,7 @@ def _setup(problem, settings, options):
 def _info(hc, model, sweeps, setup, events, stalled):
     return {
         "sweeps": int(sweeps),
+        "dnn_steps": 0,  # no training at solve time
         "operator_steps": int(hc.operator_steps_total),
         "seconds_operator": hc.operator_seconds_total,
         "setup_seconds": setup,

@@ -48,14 +48,21 @@ def test_unknown_and_planned_families_are_clear_errors():
 
 # -- the shipped models ------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "name, n", [("varcoef1d", 63), ("randcoef2d", 31), ("paper1d", 31), ("varcoef2d", 63)]
+    "name, n, in_family",
+    [
+        ("varcoef1d", 63, True),
+        ("randcoef2d", 31, True),
+        ("paper1d", 31, False),
+        ("varcoef2d", 63, False),
+    ],
 )
-def test_hints_converges_with_the_shipped_weights(name, n):
+def test_hints_converges_with_the_shipped_weights(name, n, in_family):
     p = problems.get(name, n=n)
     r = hybrid.solve(p, "hints", rtol=1e-10)
     assert r.converged and p.relative_residual(r.u) <= 1e-10
     assert r.info["operator_steps"] > 0 and r.info["family"] == families.default_family(p).name
-    assert not r.info["stalled"]
+    if in_family:  # outside it the operator may stall and the fallback finish the job
+        assert not r.info["stalled"]
     # the network is essential: relaxation alone (the ablation) needs far more sweeps
     ablation = hybrid.solve(p, "hints", rtol=1e-10, operator=False, maxiter=r.info["sweeps"])
     assert not ablation.converged
