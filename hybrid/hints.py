@@ -69,6 +69,9 @@ from solvers.relaxation import relax
 
 SMOOTHERS = ("gauss-seidel", "jacobi")
 FALLBACKS = ("krylov", "relaxation", "none")
+#: Krylov steps without a 10% lower residual that count as stagnation (CG with a
+#: relaxation-only preconditioner plateaus for dozens of steps at high contrast).
+STAGNATION_WINDOW = 200
 #: Iterations when ``maxiter`` is not given.
 MAXITER = {"hints": 10**7, "hints-krylov": 2000}
 
@@ -348,13 +351,12 @@ def fcg(problem, settings, rec, u, precondition, it0=0, maxiter=None, on_step=No
             best, since = rel, 0
         else:
             since += 1
-            if since >= 50:
-                return (
-                    u,
-                    False,
-                    it,
-                    (f"stagnated: the relative residual stayed above {best:.2e} for 50 iterations"),
+            if since >= STAGNATION_WINDOW:
+                message = (
+                    f"stagnated: the relative residual stayed above {best:.2e} for"
+                    f" {STAGNATION_WINDOW} iterations"
                 )
+                return u, False, it, message
         if out_of_budget(settings, it, rec, default_maxiter=maxiter):
             return u, False, it, "budget exhausted (maxiter or max_seconds)"
         Ad = problem.apply(d)
