@@ -1,7 +1,8 @@
 """The ``fpsolve`` command line (also ``python -m hybrid``).
 
 Commands: ``problems``, ``methods``, ``solve``, ``compare``, ``demo``,
-``plot``; ``fpsolve COMMAND --help`` shows each one's flags and examples.
+``plot``, ``sweep`` (:mod:`hybrid.app.sweep_cmd`); ``fpsolve COMMAND --help`` shows each
+one's flags and examples.
 
 Conventions (``DESIGN.md``):
 
@@ -31,7 +32,7 @@ import numpy as np
 import hybrid
 import problems
 from hybrid.app import config as cfg
-from hybrid.app import train_operator
+from hybrid.app import sweep_cmd, train_operator
 from hybrid.app.compare import Interrupted, compare, convergence_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare, write_result
@@ -218,6 +219,7 @@ result dicts, run order), DIR/compare.npz (u_0, u_1, ..., u_ref) and figures."""
     "plot": """examples:
   fpsolve plot out/cmp                 # redraw the PNGs from out/cmp/compare.json
   fpsolve plot out/j --format svg --out out/j-svg
+  fpsolve plot out/study               # a sweep's folder: scaling and band_error from summary.csv
 
 figures: convergence (error and residual vs iterations and seconds),
 modal_error (per-frequency error heatmap per method, as in the F-Principle
@@ -281,7 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("solve", "compare", "demo"):
         _add_keys(subs[name], name)
     plot = subs["plot"]
-    plot.add_argument("dir", metavar="DIR", help="a folder with result.json or compare.json")
+    plot.add_argument(
+        "dir",
+        metavar="DIR",
+        help="a folder with result.json, compare.json or a sweep's summary.csv",
+    )
     plot.add_argument(
         "--format",
         type=_arg(lambda v: _choice(FORMATS)(v, "--format"), "--format"),
@@ -289,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="figure format: png (default), pdf or svg",
     )
     plot.add_argument("--out", help="write the figures here instead of DIR")
+    sweep_cmd.add_parser(sub)
     train_operator.add_parser(sub, _Formatter)
     return parser
 
@@ -550,11 +557,13 @@ def cmd_demo(args, argv) -> int:
 
 
 def cmd_plot(args) -> int:
-    from hybrid.app import figures  # matplotlib loads only for commands that draw
+    from hybrid.app import figures, study_figures  # matplotlib loads only for commands that draw
 
-    results = load_dir(args.dir)
     out = check_out(args.out) if args.out else Path(args.dir)
-    written = figures.draw_all(results, out, args.format)
+    if study_figures.is_study(args.dir):  # a `fpsolve sweep` folder
+        written = study_figures.draw_all(args.dir, out, args.format)
+    else:
+        written = figures.draw_all(load_dir(args.dir), out, args.format)
     print("wrote " + ", ".join(str(w) for w in written))
     return 0
 
@@ -570,7 +579,8 @@ def main(argv=None) -> int:
             return int(done.code or 0)
         if args.command is None:
             raise UsageError(
-                "choose a command: problems, methods, solve, compare, demo, plot, train-operator"
+                "choose a command: problems, methods, solve, compare, demo, plot, sweep,"
+                " train-operator"
                 " (see 'fpsolve --help')"
             )
         if args.command == "problems":
@@ -579,6 +589,8 @@ def main(argv=None) -> int:
             return cmd_methods(args)
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "sweep":
+            return sweep_cmd.run(args, ["fpsolve", *argv])
         if args.command == "train-operator":
             return train_operator.run(args, ["fpsolve", *argv])
         return {"solve": cmd_solve, "compare": cmd_compare, "demo": cmd_demo}[args.command](
