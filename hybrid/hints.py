@@ -21,10 +21,13 @@ runs do): V(``sweeps``, ``sweeps``) cycles whose coarsest solve is
 
 Stagnation (false fixed points, Wu, van Beek, Dolean, Heinlein 2026: the
 network's update vanishes while the residual does not): each operator step
-measures, on the sensor grid, how much of the restricted residual ``r_c``
-the best multiple of the network's output ``e_c`` removes,
-``min_t |r_c - t A_c e_c| / |r_c|``; ``patience`` steps in a row above
-``stall_ratio`` mark a ``stall`` event in the history and the method falls
+measures, on the sensor grid, the fraction of the error the best multiple
+of the network's output ``e_c`` leaves,
+``min_t |r_c - t A_c e_c|_W / |r_c|_W`` with ``W`` the inverse Laplacian
+(diagonal in the sine basis: the error's energy up to the coefficient's
+contrast; the plain residual norm would weigh the high frequencies the
+sweeps handle). ``patience`` (3) steps in a row above ``stall_ratio`` (0.9)
+mark a ``stall`` event in the history and the method falls
 back (``fallback``):
 ``krylov`` continues with conjugate gradients preconditioned by the
 symmetric relaxation alone (flexible GMRES for indefinite problems),
@@ -87,8 +90,9 @@ OPTIONS = {
     " others need an fno model)",
     "sweeps": "with levels='auto': sweeps before and after each coarse correction (default 2)",
     "operator": "use the network (default True; False is the ablation: relaxation alone)",
-    "stall_ratio": "an operator step that leaves more than this fraction of the residual on"
-    " its own grid (best multiple of its output) counts as stalled (default 0.9)",
+    "stall_ratio": "an operator step that leaves more than this fraction of the error on its"
+    " own grid (best multiple of its output, inverse-Laplacian norm) counts as stalled"
+    " (default 0.9)",
     "patience": "stalled operator steps in a row before the fallback (default 3)",
     "fallback": "after a stall: 'krylov' (default), 'relaxation' or 'none'",
 }

@@ -267,3 +267,21 @@ def test_cli_train_operator_bad_input(tmp_path, capsys, args, match):
     assert err.startswith("fpsolve: error:") and len(err.strip().splitlines()) == 1
     assert match in err
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_flexible_gmres_with_the_hints_preconditioner():
+    # the indefinite path (no indefinite problems yet): flexible GMRES on an SPD one
+    from hybrid.hints import HintsCycle, fgmres
+    from hybrid.operators import operator_for
+    from solvers.recording import Recorder
+    from solvers.registry import make_settings
+
+    p = problems.get("varcoef1d", n=63)
+    hc = HintsCycle(p.operator, operator_for(p), definite=False)
+    settings = make_settings(p, rtol=1e-10)
+    rec = Recorder(p, 0, None)
+    u, converged, it, _ = fgmres(p, settings, rec, np.zeros(p.shape), hc.precondition)
+    assert converged and p.relative_residual(u) <= 1e-10
+    plain = HintsCycle(p.operator, None, use_operator=False, definite=False)
+    _, _, it_plain, _ = fgmres(p, settings, rec, np.zeros(p.shape), plain.precondition)
+    assert it < it_plain
