@@ -285,3 +285,12 @@ def test_flexible_gmres_with_the_hints_preconditioner():
     plain = HintsCycle(p.operator, None, use_operator=False, definite=False)
     _, _, it_plain, _ = fgmres(p, settings, rec, np.zeros(p.shape), plain.precondition)
     assert it < it_plain
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cli_train_operator_cuda_without_a_gpu_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "op.pt"
+    argv = ["train-operator", "--family", "poisson1d-varcoef", "--samples", "4", "--epochs", "1"]
+    assert main([*argv, "--out", str(out), "--device", "cuda"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "op.pt.ckpt").exists()
