@@ -32,8 +32,8 @@ import numpy as np
 import hybrid
 import problems
 from hybrid.app import config as cfg
-from hybrid.app import sweep_cmd, train_operator
-from hybrid.app.compare import Interrupted, compare, convergence_order, table
+from hybrid.app import fprinciple_cmd, sweep_cmd, train_operator
+from hybrid.app.compare import Interrupted, compare, convergence_order, residual_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare, write_result
 from solvers.files import VERSION
@@ -127,6 +127,16 @@ def _choice(options):
     return convert
 
 
+ERROR_CHOICES = {"auto": "auto", "on": True, "off": False, True: True, False: False}
+
+
+def _errors(value, what="--errors"):
+    """``auto``, ``on`` or ``off`` (a config file may also say true or false)."""
+    if (isinstance(value, str) and value in ERROR_CHOICES) or isinstance(value, bool):
+        return ERROR_CHOICES[value]
+    raise ValueError(f"{what} must be one of auto, on, off; got {value!r}")
+
+
 def _method_list(value, what="--methods"):
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
@@ -148,6 +158,12 @@ COMMON = {
     "record_every": (_int, None, "history cadence: every K steps (0: first and last only)"),
     "seed": (_int, 0, "random seed"),
     "device": (_choice(DEVICES), "auto", "torch device for DNN methods: auto, cpu or cuda"),
+    "errors": (
+        _errors,
+        "auto",
+        "track the error against the discrete solution: auto (only where it is cheap:"
+        " constant coefficients or at most 2^16 unknowns), on (may need a direct solve) or off",
+    ),
 }
 OUTPUT = {
     "format": (_choice(FORMATS), "png", "figure format: png, pdf or svg"),
@@ -156,7 +172,7 @@ OUTPUT = {
 }
 KEYS = {
     "solve": {
-        "problem": (_text, None, "catalogue name (fpsolve problems)"),
+        "problem": (_text, None, "catalogue name (fpsolve problems) or FILE.npz of grid data"),
         "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
         "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
         "method": (_text, None, "method name (fpsolve methods)"),
@@ -167,12 +183,13 @@ KEYS = {
         **OUTPUT,
     },
     "compare": {
-        "problem": (_text, None, "catalogue name (fpsolve problems)"),
+        "problem": (_text, None, "catalogue name (fpsolve problems) or FILE.npz of grid data"),
         "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
         "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
         "methods": (_method_list, None, "comma-separated method names"),
         "option": (None, {}, "method option KEY=VALUE or METHOD.KEY=VALUE (repeatable)"),
         **COMMON,
+        "errors": (_errors, True, "track errors against the discrete solution: on, off or auto"),
         "out": (_text, None, "write compare.json, compare.npz and the figures here"),
         "plot": (_bool, True, "draw the figures (--no-plot: results only)"),
         **OUTPUT,
@@ -243,7 +260,8 @@ def _add_keys(p: argparse.ArgumentParser, command: str) -> None:
             else:
                 p.add_argument(flag, action="store_const", const=True, help=doc)
         else:
-            shown = f" (default: {default})" if default is not None else ""
+            value = {True: "on", False: "off"}.get(default, default) if key == "errors" else default
+            shown = f" (default: {value})" if default is not None else ""
             p.add_argument(
                 flag, type=_arg(lambda v, c=convert, f=flag: c(v, f), flag), help=doc + shown
             )
@@ -296,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--out", help="write the figures here instead of DIR")
     sweep_cmd.add_parser(sub)
+    fprinciple_cmd.add_parser(sub, _Formatter)
     train_operator.add_parser(sub, _Formatter)
     return parser
 
@@ -356,7 +375,15 @@ def _table(value, key: str) -> dict:
 def _problem(s: dict) -> problems.Problem:
     if s["problem"] is None:
         raise ValueError(f"--problem is required; choose one of: {', '.join(problems.names())}")
-    return problems.get(s["problem"], n=s["n"], **s["param"])
+    name = s["problem"]
+    if name.endswith(".npz") or os.sep in name:  # the user's own grid data
+        if s["n"] is not None or s["param"]:
+            raise ValueError(
+                f"--problem {name} is a file: its arrays fix the grid, so --n and --param do"
+                " not apply"
+            )
+        return problems.load_arrays(name)
+    return problems.get(name, n=s["n"], **s["param"])
 
 
 def _common(s: dict) -> dict[str, Any]:
@@ -468,6 +495,10 @@ def _run(p, plan, s, console) -> tuple[list, bool]:
 def _report(results, console, interrupted: bool) -> None:
     for r in results:
         console.say(r.summary())
+        if len(r.history) > 1:
+            console.note(
+                f"  residual bands that fell 10x, in order: {residual_order(r.history) or 'none'}"
+            )
         if len(r.history.modes) and len(r.history) > 2:
             console.note(
                 f"  modes below 10% error, in order: {convergence_order(r.history) or 'none'}"
@@ -580,8 +611,7 @@ def main(argv=None) -> int:
         if args.command is None:
             raise UsageError(
                 "choose a command: problems, methods, solve, compare, demo, plot, sweep,"
-                " train-operator"
-                " (see 'fpsolve --help')"
+                " fprinciple, train-operator (see 'fpsolve --help')"
             )
         if args.command == "problems":
             return cmd_problems(args)
@@ -591,6 +621,8 @@ def main(argv=None) -> int:
             return cmd_plot(args)
         if args.command == "sweep":
             return sweep_cmd.run(args, ["fpsolve", *argv])
+        if args.command == "fprinciple":
+            return fprinciple_cmd.run(args, ["fpsolve", *argv])
         if args.command == "train-operator":
             return train_operator.run(args, ["fpsolve", *argv])
         return {"solve": cmd_solve, "compare": cmd_compare, "demo": cmd_demo}[args.command](

@@ -498,6 +498,7 @@ def run_cell(cell: Cell, threads: int | None = None) -> dict[str, Any]:
             record_every=cell.record_every,
             seed=cell.seed,
             device=cell.device,
+            errors=True,  # a study reports each cell's error and band errors
             **cell.options,
         )
         run = run_record("sweep", [], cell.definition(), started, time.perf_counter() - t0)
