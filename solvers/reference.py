@@ -19,6 +19,16 @@ from solvers.recording import Recorder, make_result
 from solvers.registry import method
 
 
+def require_definite(problem, name: str) -> None:
+    """Refuse an indefinite problem in a method that needs SPD ``A`` (CG, energy arguments)."""
+    if not getattr(problem, "definite", True):
+        raise ValueError(
+            f"method {name!r} needs a symmetric positive definite operator, but {problem.name}"
+            " is indefinite (c < 0 somewhere, e.g. Helmholtz); use 'mg-gmres', 'sl-gmres',"
+            " 'gmres', 'minres' or 'direct'"
+        )
+
+
 @method("sparse direct solve (SuperLU) of A u = f")
 def direct(problem, settings):
     rec = Recorder(problem, settings.record_every, phase="direct")
@@ -74,6 +84,7 @@ def reference_coefficients(problem, reference="mean") -> tuple[float, float]:
     {"reference": "reference coefficient: 'mean' (default), 'geometric' or a number"},
 )
 def dst_pcg(problem, settings, reference="mean"):
+    require_definite(problem, "dst-pcg")
     a_ref, c_ref = reference_coefficients(problem, reference)
     rec = Recorder(problem, settings.record_every, settings.maxiter, phase="dst-pcg")
     zero = np.zeros(problem.shape)

@@ -41,6 +41,7 @@ from solvers.krylov import compile_kernels, pcg
 from solvers.multigrid.cycle import VCycle, gauss_seidel
 from solvers.multigrid.hierarchy import build_levels
 from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
+from solvers.reference import require_definite
 from solvers.registry import method
 
 #: Cycles of ``multigrid`` when ``maxiter`` is not given.
@@ -220,9 +221,5 @@ def multigrid(problem, settings, **options):
 
 @method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS)
 def mg_pcg(problem, settings, **options):
-    if not getattr(problem, "definite", True):
-        raise ValueError(
-            f"method 'mg-pcg' needs a symmetric positive definite operator, but {problem.name}"
-            " is indefinite; use 'mg-gmres', 'gmres', 'minres' or 'direct'"
-        )
+    require_definite(problem, "mg-pcg")
     return _solve("mg-pcg", problem, settings, options)
