@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import scipy.sparse.linalg as spla
 
 import problems
 from problems import Grid, Problem, constant_eigenvalues
