@@ -68,10 +68,10 @@ FULL = [
     *[("helmholtz2d", 255, {"k": k, "rhs": "constant"}, 20, ()) for k in (10.3, 20.3, 40.3)],
     ("wave2d", 255, {"k0": 20.0}, 20, ()),
     *[
-        ("helmholtz2d", 1023, {"k": k, "rhs": "constant"}, 30, ("gmres",))
+        ("helmholtz2d", 1023, {"k": k, "rhs": "constant"}, 20, ("gmres",))
         for k in (40.3, 80.3, 160.3)
     ],
-    ("wave2d", 1023, {"k0": 40.0}, 30, ("gmres", "minres")),
+    ("wave2d", 1023, {"k0": 40.0}, 20, ("gmres", "minres")),
 ]
 QUICK = [
     ("helmholtz1d", 255, {"k": 20.3, "rhs": "constant"}, 3, ()),

@@ -38,6 +38,29 @@ def _evaluate(field: Field, coords: tuple[np.ndarray, ...]) -> np.ndarray:
     return np.full(np.broadcast_shapes(*(c.shape for c in coords)), float(field))
 
 
+def sparse_lu(A):
+    """SuperLU factors of a symmetric sparse ``A`` (definite or not), fill-reducing order of
+    ``A + A^T`` with diagonal pivots preferred.
+
+    SuperLU's default partial pivoting (threshold 1) leaves the diagonal of an
+    *indefinite* ``A`` (Helmholtz) often and wrecks the symmetric ordering: at
+    255^2, k = 80 it filled 13.5 million entries in 8.7 s against 3.4 million in
+    1.05 s here (and a 511^2 factorisation ran for minutes). A pivot leaves the
+    diagonal only when it is 1000 times smaller than the column's largest entry.
+
+    >>> import scipy.sparse as sp
+    >>> lu = sparse_lu(sp.csc_matrix(np.array([[2.0, 1.0], [1.0, -3.0]])))
+    >>> np.allclose(lu.solve(np.array([3.0, -2.0])), [1.0, 1.0])
+    True
+    """
+    return spla.splu(
+        A.tocsc(),
+        permc_spec="MMD_AT_PLUS_A",
+        diag_pivot_thresh=1e-3,
+        options={"SymmetricMode": True},
+    )
+
+
 def _check_finite(name: str, what: str, values: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
@@ -285,8 +308,7 @@ class Problem:
             if self.is_constant_coefficient:
                 u = self.dst_solve(self.f)
             else:
-                u = spla.spsolve(self.matrix().tocsc(), self.f.ravel(), permc_spec="MMD_AT_PLUS_A")
-                u = np.asarray(u).reshape(self.shape)
+                u = sparse_lu(self.matrix()).solve(self.f.ravel()).reshape(self.shape)
             u.setflags(write=False)
             self._reference = u
         return self._reference

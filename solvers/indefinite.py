@@ -37,6 +37,7 @@ import scipy.sparse.linalg as spla
 from numba import prange
 
 from problems._numba import PARALLEL_THRESHOLD, jit, warm_up
+from problems.problem import sparse_lu
 from solvers.multigrid import Multigrid, build_levels
 from solvers.multigrid.transfer import interpolation_matrix
 from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
@@ -250,7 +251,7 @@ class SparseLU:
 
     def __init__(self, op):
         self.shape = op.shape
-        self._lu = spla.splu(op.matrix().tocsc(), permc_spec="MMD_AT_PLUS_A")
+        self._lu = sparse_lu(op.matrix())
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         return self._lu.solve(np.ascontiguousarray(r, dtype=np.float64).ravel()).reshape(self.shape)
@@ -436,7 +437,7 @@ class ShiftedLaplacian:
             shape = coarse
         self.inv_diag = [omega / M_l.diagonal() for M_l in self.matrices]
         self.sweeps = sweeps
-        self.lu = spla.splu(self.matrices[-1].tocsc())
+        self.lu = sparse_lu(self.matrices[-1])
 
     def _cycle(self, level, b):
         M = self.matrices[level]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
+from problems.problem import sparse_lu
 from solvers.krylov import compile_kernels, pcg
 from solvers.recording import Recorder, make_result
 from solvers.registry import method
@@ -34,8 +34,9 @@ def direct(problem, settings):
     rec = Recorder(problem, settings.record_every, phase="direct")
     rec.record(0, np.zeros(problem.shape) if settings.x0 is None else settings.x0)
     rec.restart_clock()
-    u = spla.spsolve(problem.matrix().tocsc(), problem.f.ravel(), permc_spec="MMD_AT_PLUS_A")
-    u = np.asarray(u).reshape(problem.shape)
+    # diagonal pivots preferred: partial pivoting multiplied the fill of indefinite (Helmholtz)
+    # factorisations (problems.problem.sparse_lu)
+    u = sparse_lu(problem.matrix()).solve(problem.f.ravel()).reshape(problem.shape)
     return make_result(
         problem, "direct", {}, settings, u, converged=True, iterations=1, recorder=rec
     )

@@ -34,9 +34,9 @@ import time
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
+from problems.problem import sparse_lu
 from solvers.krylov import compile_kernels, pcg
 from solvers.multigrid.cycle import VCycle, gauss_seidel
 from solvers.multigrid.hierarchy import build_levels
@@ -76,7 +76,7 @@ class DirectCoarseSolve:
             self._cholesky = sla.cho_factor(A.toarray()) if A.shape[0] <= 4096 else None
         except sla.LinAlgError:  # not positive definite (indefinite Helmholtz)
             self._cholesky = None
-        self._lu = None if self._cholesky is not None else spla.splu(A.tocsc())
+        self._lu = None if self._cholesky is not None else sparse_lu(A)
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         if self._cholesky is not None:
