@@ -181,7 +181,8 @@ def figure(cases, path):
         sel = [c for c in cases if c["problem"] == name and c["n"] == n]
         if not sel:
             continue
-        for label, _, _ in METHODS:
+        for i, (label, _, _) in enumerate(METHODS):
+            colour = plt.cm.tab10(i)  # one colour per method in every panel
             ks, its, secs, ok = [], [], [], []
             for c in sel:
                 row = next(
@@ -196,18 +197,18 @@ def figure(cases, path):
             if not ks:
                 continue
             for ax, ys in ((axes[0, col], its), (axes[1, col], secs)):
-                (line,) = ax.plot(ks, ys, "-", label=label)
+                ax.plot(ks, ys, "-", label=label, color=colour)
                 ax.plot(
                     [k for k, o in zip(ks, ok, strict=True) if o],
                     [y for y, o in zip(ys, ok, strict=True) if o],
                     "o",
-                    color=line.get_color(),
+                    color=colour,
                 )
                 ax.plot(
                     [k for k, o in zip(ks, ok, strict=True) if not o],
                     [y for y, o in zip(ys, ok, strict=True) if not o],
                     "x",
-                    color=line.get_color(),
+                    color=colour,
                     markersize=9,
                 )
         axes[0, col].set_title(f"{title}: iterations (x: did not converge)")
@@ -218,6 +219,7 @@ def figure(cases, path):
             ax.set_xlabel("wavenumber k")
             ax.grid(True, which="both", alpha=0.3)
     axes[0, 0].legend(fontsize=8)
+    axes[0, 1].legend(fontsize=8)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -226,9 +228,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small cases only (smoke test)")
     ap.add_argument("--out", default=str(RESULTS), help="folder for helmholtz.{json,md,png}")
+    ap.add_argument("--replot", action="store_true", help="redraw md and png from the json")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.replot:
+        cases = json.loads((out / "helmholtz.json").read_text())["cases"]
+        (out / "helmholtz.md").write_text(markdown(cases))
+        figure(cases, out / "helmholtz.png")
+        return
     cases = []
     t0 = time.perf_counter()
     for name, n, params, cap, skip in QUICK if args.quick else FULL:
