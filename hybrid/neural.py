@@ -244,6 +244,7 @@ class HybridSolver:
             maxiter=maxiter,
             max_seconds=max_seconds,
             record_every=record_every,
+            errors=False,  # never a hidden reference solve per right-hand side
         )
         return self._run(problem, settings, method, enrich, enrich_above, offset=0.0, options={})
 

@@ -60,7 +60,6 @@ True
 from __future__ import annotations
 
 import math
-import time
 import weakref
 from dataclasses import dataclass
 
@@ -87,9 +86,6 @@ SWEEPS = ("forward", "backward", "symmetric")
 
 #: A run stops as diverged when its residual exceeds this factor times the initial one.
 DIVERGENCE_FACTOR = 1e6
-#: Measuring a record may cost at most this fraction of the solver's time at the
-#: default cadence (records that would exceed it wait until they fit).
-RECORD_BUDGET = 0.1
 #: The residual is checked after ``clip(iteration // CHECK_DIVISOR, 1, m)`` more sweeps,
 #: ``m = max(MAX_CHECK_INTERVAL, CHECK_WORK // N)`` for ``N`` unknowns: a check costs
 #: about one sweep (plus some microseconds of Python on small grids), so checks add
@@ -510,7 +506,6 @@ def _run(method: str, problem, settings, options: dict):
     r = plan.residual_buffer()
     rec = Recorder(problem, settings.record_every, settings.maxiter, phase=method)
     f_norm = rec.f_norm
-    throttle = settings.record_every is None
     bar = _progress(settings, method)
 
     max_interval = max(MAX_CHECK_INTERVAL, CHECK_WORK // problem.size)
@@ -522,9 +517,7 @@ def _run(method: str, problem, settings, options: dict):
         )
     )
     norm0 = math.sqrt(_residual(plan, u, f, r, True))
-    t0 = time.perf_counter()
     rec.record(0, u, r)
-    cost = time.perf_counter() - t0  # of one record, to keep the next ones in budget
     rec.restart_clock()
     limit = DIVERGENCE_FACTOR * max(norm0, 1e-12 * f_norm)
     norm, it, checks = norm0, 0, 1
@@ -558,21 +551,18 @@ def _run(method: str, problem, settings, options: dict):
         stop = it + min(max(it // CHECK_DIVISOR, 1), max_interval)
         if settings.maxiter is not None:
             stop = min(stop, settings.maxiter)
-        record_at = rec.next_due(rec.last_iteration)
-        may_record = not throttle or rec.overhead + cost <= RECORD_BUDGET * rec.elapsed()
-        if may_record and record_at > it:
+        record_at = rec.next_stop()  # None while the recorder's overhead rule holds back
+        if record_at is not None and record_at > it:
             stop = min(stop, record_at)
         _sweep(plan, spec.kernel, u, f, omega, sweep, stop - it)
         if bar is not None:
             bar.update(stop - it)
         it = stop
-        due = rec.due(it) and (not throttle or rec.overhead + cost <= RECORD_BUDGET * rec.elapsed())
+        due = rec.due(it)
         norm = math.sqrt(_residual(plan, u, f, r, due))
         checks += 1
         if due and math.isfinite(norm):
-            before = rec.overhead
             rec.record(it, u, r)
-            cost = rec.overhead - before
     if bar is not None:
         bar.close()
     info = {
