@@ -7,9 +7,9 @@ residual spectrum shows it: Jacobi's low band grows sweep after sweep while
 its high band falls. The hybrid ``neural-fgmres`` (a V-cycle whose coarsest
 grid is handled by a learned space, under flexible GMRES) clears every band.
 
-The spectra are computed here from the recorded iterates
-(``problems.spectrum.coefficients`` of ``f - A u``, binned by radial
-frequency, over ``||f||``).
+The spectra are the results' own ``r.history.residual_spectrum`` (the sine
+coefficients of ``f - A u`` binned by radial frequency, over ``||f||``) at
+``r.history.spectrum_k``.
 
 Run: ``python examples/helmholtz_spectrum.py [--n 127] [--k 20.3] [--quick]``;
 writes ``helmholtz_spectrum.png`` in the current folder.
@@ -23,26 +23,13 @@ import numpy as np
 
 import hybrid
 import problems
-from solvers.recording import watch
 
 
-def binned_spectrum(p, u, edges):
-    """``||r_hat_bin|| / ||f||`` over radial-frequency bins ``edges``."""
-    r_hat = problems.spectrum.coefficients(p, p.residual(u))
-    radial = problems.spectrum.frequencies(p)
-    which = np.digitize(radial, edges) - 1
-    sums = np.bincount(which.ravel(), weights=(r_hat**2).ravel(), minlength=len(edges) - 1)
-    count = np.bincount(which.ravel(), minlength=len(edges) - 1)[: len(edges) - 1]
-    out = np.sqrt(sums[: len(edges) - 1]) / np.linalg.norm(p.f)
-    return np.where(count > 0, out, np.nan)  # bins that hold no frequency are left out
-
-
-def run(p, method, **options):
-    """Solve and keep ``(iteration, u)`` at every record."""
-    iterates = []
-    with watch(lambda rec, it, u: iterates.append((it, np.array(u)))):
-        result = hybrid.solve(p, method, **options)
-    return result, iterates
+def spectra(result, rows=8):
+    """About ``rows`` recorded ``(iteration, spectrum)`` pairs, first and last included."""
+    h = result.history
+    pick = sorted(set(np.linspace(0, len(h.iteration) - 1, rows).round().astype(int)))
+    return [(int(h.iteration[i]), h.residual_spectrum[i]) for i in pick]
 
 
 def main(argv=None) -> None:
@@ -54,15 +41,13 @@ def main(argv=None) -> None:
     n, k = (63, 10.3) if args.quick else (args.n, args.k)
 
     p = problems.get("helmholtz2d", n=n, k=k, rhs="random")
-    edges = np.geomspace(1, np.sqrt(2) * n + 1e-9, 41)
-    centres = np.sqrt(edges[1:] * edges[:-1])
-    low = centres < k / np.pi  # the modes with mu_j < k^2 (approximately)
 
     sweeps = 4000 if args.quick else 20000
-    jac, jac_it = run(p, "weighted-jacobi", rtol=1e-8, maxiter=sweeps, record_every=250)
-    hyb, hyb_it = run(p, "neural-fgmres", rtol=1e-8, record_every=1)
-    jac_it = jac_it[:: max(1, len(jac_it) // 8)] + ([jac_it[-1]] if len(jac_it) > 8 else [])
-    hyb_it = hyb_it[:: max(1, len(hyb_it) // 8)] + ([hyb_it[-1]] if len(hyb_it) > 8 else [])
+    jac = hybrid.solve(p, "weighted-jacobi", rtol=1e-8, maxiter=sweeps, record_every=250)
+    hyb = hybrid.solve(p, "neural-fgmres", rtol=1e-8, record_every=1)
+    centres = jac.history.spectrum_k
+    low = centres < k / np.pi  # the modes with mu_j < k^2 (approximately)
+    jac_it, hyb_it = spectra(jac), spectra(hyb)
 
     import matplotlib
 
@@ -75,9 +60,8 @@ def main(argv=None) -> None:
         (axes[1], hyb_it, f"neural-fgmres: converged={hyb.converged} in {hyb.iterations} its"),
     ):
         colours = plt.cm.viridis(np.linspace(0, 1, len(its)))
-        for (it, u), colour in zip(its, colours, strict=True):
-            spectrum = binned_spectrum(p, u, edges)
-            keep = np.isfinite(spectrum)
+        for (it, spectrum), colour in zip(its, colours, strict=True):
+            keep = np.isfinite(spectrum) & (spectrum > 0)
             ax.loglog(centres[keep], spectrum[keep], color=colour, label=f"it {it}")
         ax.axvline(k / np.pi, color="red", ls="--", lw=1, label="|j| = k / pi (mu = k^2)")
         ax.set_xlabel("radial frequency |j|")
@@ -89,7 +73,7 @@ def main(argv=None) -> None:
     )
     fig.savefig("helmholtz_spectrum.png", dpi=110)
 
-    first, last = binned_spectrum(p, jac_it[0][1], edges), binned_spectrum(p, jac_it[-1][1], edges)
+    first, last = jac_it[0][1], jac_it[-1][1]
 
     def growth(band):
         return np.nansum(last[band] ** 2) ** 0.5 / np.nansum(first[band] ** 2) ** 0.5
@@ -98,7 +82,7 @@ def main(argv=None) -> None:
         f"weighted Jacobi, {jac.iterations} sweeps: low band (|j| < k/pi) residual"
         f" x{growth(low):.2e}, high band x{growth(~low):.2e} ({jac.message[:60]})"
     )
-    final = binned_spectrum(p, hyb.u, edges)
+    final = hyb_it[-1][1]
     print(
         f"neural-fgmres, {hyb.iterations} iterations: largest band residual {np.nanmax(final):.1e}"
         f" (relative residual {hyb.relative_residual:.1e}); wrote helmholtz_spectrum.png"
