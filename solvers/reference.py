@@ -127,6 +127,8 @@ def amg(problem, settings, kind="rs", accel=None):
         raise ValueError(f"kind must be one of {', '.join(AMG_KINDS)}; got {kind!r}")
     if accel not in (None, "cg"):
         raise ValueError(f"accel must be None or 'cg'; got {accel!r}")
+    if accel == "cg":
+        require_definite(problem, "amg (accel='cg')")
     rec = Recorder(problem, settings.record_every, settings.maxiter, phase="amg")
     x0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0
     rec.record(0, x0)

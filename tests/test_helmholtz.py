@@ -149,6 +149,7 @@ def test_mg_gmres_coarsest_grid_follows_the_kh_rule():
         ("neural-twolevel", {}),
         ("dnn", {"loss": "discrete-energy"}),
         ("dnn", {"loss": "ritz"}),
+        ("amg", {"accel": "cg"}),
     ],
 )
 def test_spd_only_methods_refuse_indefinite_problems(method, options):
