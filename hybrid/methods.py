@@ -5,7 +5,7 @@ table; a name in both is an error.
 """
 
 import solvers
-from hybrid import dnn_relax, hints, neural
+from hybrid import dnn_relax, helmholtz, hints, neural
 from solvers.registry import Registry
 
 REGISTRY = Registry(
@@ -19,6 +19,8 @@ REGISTRY = Registry(
         # pretrained neural operators in the loop (HINTS; ablation: operator=False)
         "hints": hints.hints,
         "hints-krylov": hints.hints_krylov,
+        # indefinite Helmholtz: a learned coarsest space under flexible GMRES
+        "neural-fgmres": helmholtz.neural_fgmres,
     },
     parent=solvers.REGISTRY,
 )

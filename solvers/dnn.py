@@ -187,6 +187,13 @@ def make_options(problem, **options) -> DNNOptions:
         )
     o = DNNOptions(**options)
     _choice("loss", o.loss, LOSSES)
+    if o.loss in ("discrete-energy", "ritz") and not getattr(problem, "definite", True):
+        raise ValueError(
+            f"method 'dnn': loss={o.loss!r} needs a symmetric positive definite operator (its"
+            f" minimiser is the solution only then), but {problem.name} is indefinite"
+            " (c < 0 somewhere); use loss='discrete' or 'pinn' (least squares), or the methods"
+            " 'mg-gmres', 'sl-gmres', 'gmres', 'minres' or 'direct'"
+        )
     _choice("bc", o.bc, BCS)
     _choice("activation", o.activation, ACTIVATIONS)
     _choice("features", o.features, FEATURES)

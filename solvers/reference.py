@@ -11,12 +11,22 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
+from problems.problem import sparse_lu
 from solvers.krylov import compile_kernels, pcg
 from solvers.recording import Recorder, make_result
 from solvers.registry import method
+
+
+def require_definite(problem, name: str) -> None:
+    """Refuse an indefinite problem in a method that needs SPD ``A`` (CG, energy arguments)."""
+    if not getattr(problem, "definite", True):
+        raise ValueError(
+            f"method {name!r} needs a symmetric positive definite operator, but {problem.name}"
+            " is indefinite (c < 0 somewhere, e.g. Helmholtz); use 'mg-gmres', 'sl-gmres',"
+            " 'gmres', 'minres' or 'direct'"
+        )
 
 
 @method("sparse direct solve (SuperLU) of A u = f")
@@ -24,8 +34,9 @@ def direct(problem, settings):
     rec = Recorder(problem, settings.record_every, phase="direct")
     rec.record(0, np.zeros(problem.shape) if settings.x0 is None else settings.x0)
     rec.restart_clock()
-    u = spla.spsolve(problem.matrix().tocsc(), problem.f.ravel(), permc_spec="MMD_AT_PLUS_A")
-    u = np.asarray(u).reshape(problem.shape)
+    # diagonal pivots preferred: partial pivoting multiplied the fill of indefinite (Helmholtz)
+    # factorisations (problems.problem.sparse_lu)
+    u = sparse_lu(problem.matrix()).solve(problem.f.ravel()).reshape(problem.shape)
     return make_result(
         problem, "direct", {}, settings, u, converged=True, iterations=1, recorder=rec
     )
@@ -74,6 +85,7 @@ def reference_coefficients(problem, reference="mean") -> tuple[float, float]:
     {"reference": "reference coefficient: 'mean' (default), 'geometric' or a number"},
 )
 def dst_pcg(problem, settings, reference="mean"):
+    require_definite(problem, "dst-pcg")
     a_ref, c_ref = reference_coefficients(problem, reference)
     rec = Recorder(problem, settings.record_every, settings.maxiter, phase="dst-pcg")
     zero = np.zeros(problem.shape)
@@ -115,6 +127,8 @@ def amg(problem, settings, kind="rs", accel=None):
         raise ValueError(f"kind must be one of {', '.join(AMG_KINDS)}; got {kind!r}")
     if accel not in (None, "cg"):
         raise ValueError(f"accel must be None or 'cg'; got {accel!r}")
+    if accel == "cg":
+        require_definite(problem, "amg (accel='cg')")
     rec = Recorder(problem, settings.record_every, settings.maxiter, phase="amg")
     x0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0
     rec.record(0, x0)

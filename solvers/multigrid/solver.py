@@ -37,13 +37,14 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
+from problems.problem import sparse_lu
 from solvers.krylov import compile_kernels, pcg
 from solvers.multigrid.cycle import PRECISIONS, SMOOTHERS, VCycle, check_choice
 from solvers.multigrid.hierarchy import build_levels
 from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
+from solvers.reference import require_definite
 from solvers.registry import method
 from solvers.relaxation import _readonly
 
@@ -91,7 +92,7 @@ class DirectCoarseSolve:
             self._cholesky = sla.cho_factor(A.toarray()) if A.shape[0] <= 4096 else None
         except sla.LinAlgError:  # not positive definite (indefinite Helmholtz)
             self._cholesky = None
-        self._lu = None if self._cholesky is not None else spla.splu(A.tocsc())
+        self._lu = None if self._cholesky is not None else sparse_lu(A)
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         if self._cholesky is not None:
@@ -342,9 +343,5 @@ def multigrid(problem, settings, **options):
 
 @method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS)
 def mg_pcg(problem, settings, **options):
-    if not getattr(problem, "definite", True):
-        raise ValueError(
-            f"method 'mg-pcg' needs a symmetric positive definite operator, but {problem.name}"
-            " is indefinite; use 'mg-gmres', 'gmres', 'minres' or 'direct'"
-        )
+    require_definite(problem, "mg-pcg")
     return _solve("mg-pcg", problem, settings, options)
