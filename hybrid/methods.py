@@ -5,7 +5,7 @@ table; a name in both is an error.
 """
 
 import solvers
-from hybrid import dnn_relax, neural
+from hybrid import dnn_relax, helmholtz, hints, neural
 from solvers.registry import Registry
 
 REGISTRY = Registry(
@@ -16,6 +16,11 @@ REGISTRY = Registry(
         # multilevel cycles with a learned coarsest space (ablation: mg-pcg)
         "neural-twolevel": neural.neural_twolevel,
         "neural-pcg": neural.neural_pcg,
+        # pretrained neural operators in the loop (HINTS; ablation: operator=False)
+        "hints": hints.hints,
+        "hints-krylov": hints.hints_krylov,
+        # indefinite Helmholtz: a learned coarsest space under flexible GMRES
+        "neural-fgmres": helmholtz.neural_fgmres,
     },
     parent=solvers.REGISTRY,
 )

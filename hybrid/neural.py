@@ -52,6 +52,7 @@ from solvers.multigrid.cycle import gauss_seidel as _smooth
 from solvers.multigrid.solver import OPTIONS as MG_OPTIONS
 from solvers.multigrid.solver import driver as stationary_driver
 from solvers.multigrid.solver import stationary
+from solvers.reference import require_definite
 from solvers.registry import make_settings, method
 
 COARSE_KINDS = ("neural", "direct")
@@ -405,6 +406,7 @@ class HybridSolver:
     TWOLEVEL_OPTIONS,
 )
 def neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options):
+    require_definite(problem, "neural-twolevel")
     hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
     recorded = {**hs.options, "enrich": enrich, "enrich_above": enrich_above}
     return hs._run(
@@ -420,6 +422,7 @@ def neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options)
 
 @method("CG preconditioned by the symmetric neural multilevel cycle", OPTIONS)
 def neural_pcg(problem, settings, **options):
+    require_definite(problem, "neural-pcg")
     hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
     return hs._run(
         problem, settings, "neural-pcg", False, 0.5, offset=hs.setup_seconds, options=hs.options

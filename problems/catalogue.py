@@ -112,7 +112,8 @@ def get(name: str, n: int | tuple[int, ...] | None = None, **params) -> Problem:
     ------
     ValueError
         Unknown name or parameter (the valid ones are listed), ``n < 3``,
-        non-finite data, ``a <= 0`` or ``c < 0``.
+        non-finite data, ``a <= 0``, or a wavenumber within the resonance
+        guard's gap of a discrete eigenvalue (:mod:`problems.helmholtz`).
 
     Examples
     --------
@@ -366,26 +367,169 @@ register(
 )
 
 
-def _helmholtz2d(shape, c):
-    def exact(x, y):
-        return np.sin(PI * x) * np.sin(2 * PI * y) + 0.3 * np.sin(7 * PI * x) * np.sin(5 * PI * y)
+# -- Helmholtz: screened (c >= 0) and indefinite (c = -k^2) ---------------------------
+def _optional_float(v):
+    return None if v is None or (isinstance(v, str) and v.strip().lower() == "none") else _float(v)
 
-    def source(x, y):
-        return (5 * PI**2 + c) * np.sin(PI * x) * np.sin(2 * PI * y) + 0.3 * (
-            74 * PI**2 + c
-        ) * np.sin(7 * PI * x) * np.sin(5 * PI * y)
 
-    return Problem("helmholtz2d", Grid(shape, *_UNIT_SQUARE), source, c=c, exact=exact)
+def _helmholtz_source(dim, k, c, rhs, seed):
+    """Source, exact solution and shift of ``-lap u + c u = f`` (``c = -k^2`` when ``k > 0``)."""
+    modes = [((1,), 1.0), ((7,), 0.3)] if dim == 1 else [((1, 2), 1.0), ((7, 5), 0.3)]
 
+    def term(coords, m):
+        out = 1.0
+        for x, kk in zip(coords, m, strict=True):
+            out = out * np.sin(kk * PI * x)
+        return out
+
+    def exact(*x):
+        return sum(a * term(x, m) for m, a in modes)
+
+    def manufactured(*x):
+        return sum(a * (PI**2 * sum(kk * kk for kk in m) + c) * term(x, m) for m, a in modes)
+
+    if rhs == "manufactured":
+        return manufactured, exact
+    if rhs == "constant":
+        return 1.0, None
+    return _random_source(dim, seed), None
+
+
+def _random_source(dim, seed):
+    """``f`` a seeded Gaussian random field (1D: the field's slice at ``y = 1/2``)."""
+    field = RandomField(seed, alpha=2.5)
+    if dim == 2:
+        return field
+    return lambda x: field(x, np.full_like(np.asarray(x, float), 0.5))
+
+
+def _helmholtz(name, dim, shape, k, c, rhs, seed):
+    from problems import helmholtz
+
+    box = ((0.0,), (1.0,)) if dim == 1 else _UNIT_SQUARE
+    grid = Grid(shape, *box)
+    if k < 0:
+        raise ValueError(f"{name}: the wavenumber k must be >= 0, got {k}")
+    if k > 0 and c is not None:
+        raise ValueError(
+            f"{name}: give the wavenumber k (indefinite, c = -k^2) or the shift c >= 0"
+            f" (screened), not both; got k = {k} and c = {c}"
+        )
+    if k == 0:
+        c = 100.0 if c is None else c
+        if c < 0:
+            raise ValueError(
+                f"{name}: the shift c must be >= 0 (screened equation), got {c};"
+                " for the indefinite equation give the wavenumber k (c = -k^2)"
+            )
+        gap = None
+    else:
+        c = -k * k
+        gap = helmholtz.check_constant(name, shape, grid.h, k)
+    source, exact = _helmholtz_source(dim, k, c, rhs, seed)
+    p = Problem(name, grid, source, c=c, exact=exact)
+    p.resonance_gap = gap
+    return p
+
+
+_HELMHOLTZ_PARAMS = (
+    Param(
+        "k",
+        0.0,
+        _float,
+        "wavenumber k >= 0: -lap u - k^2 u = f (indefinite); 0 gives the screened equation",
+    ),
+    Param(
+        "c",
+        None,
+        _optional_float,
+        "shift c >= 0 of the screened equation -lap u + c u = f (default 100; only when k = 0)",
+    ),
+    Param(
+        "rhs",
+        "manufactured",
+        choice("manufactured", "constant", "random"),
+        "f: 'manufactured' (two sine modes, exact u known), 'constant' (f = 1) or 'random' (GRF)",
+    ),
+    Param("seed", 0, _int, "seed of the random f (rhs=random)"),
+)
+
+register(
+    Entry(
+        "helmholtz1d",
+        1,
+        "-u'' - k^2 u = f on (0,1), u(0)=u(1)=0 (indefinite for k > 0; k = 0: -u'' + c u, c >= 0)",
+        1023,
+        lambda shape, k, c, rhs, seed: _helmholtz("helmholtz1d", 1, shape, k, c, rhs, seed),
+        _HELMHOLTZ_PARAMS,
+    )
+)
 
 register(
     Entry(
         "helmholtz2d",
         2,
-        "-lap u + c u = f on (0,1)^2 with a constant shift c >= 0 (screened Poisson)",
+        "-lap u - k^2 u = f on (0,1)^2 (indefinite, give k > 0); default k = 0: screened"
+        " -lap u + c u, c >= 0",
         127,
-        _helmholtz2d,
-        (Parameter("c", 100.0, _float, "the shift c >= 0"),),
+        lambda shape, k, c, rhs, seed: _helmholtz("helmholtz2d", 2, shape, k, c, rhs, seed),
+        _HELMHOLTZ_PARAMS,
+    )
+)
+
+
+def _wave(name, dim, shape, k0, s, floor, seed, alpha):
+    from problems import helmholtz
+
+    if k0 <= 0:
+        raise ValueError(f"{name}: the mean wavenumber k0 must be > 0, got {k0}")
+    if s < 0:
+        raise ValueError(f"{name}: the contrast s must be >= 0, got {s}")
+    if not 0 < floor <= 1:
+        raise ValueError(f"{name}: floor must be in (0, 1] (k >= floor * k0), got {floor}")
+    field = RandomField(seed, alpha=alpha)
+
+    def k(*x):
+        y = x[1] if dim == 2 else np.full_like(np.asarray(x[0], float), 0.5)
+        return k0 * np.maximum(1.0 + s * field(x[0], y), floor)
+
+    def c(*x):
+        return -(k(*x) ** 2)
+
+    box = ((0.0,), (1.0,)) if dim == 1 else _UNIT_SQUARE
+    p = Problem(name, Grid(shape, *box), _random_source(dim, seed + 1), c=c)
+    p.wavenumber_field = k
+    p.resonance_gap = helmholtz.check_variable(p)
+    return p
+
+
+_WAVE_PARAMS = (
+    Param("k0", 20.0, _float, "mean wavenumber k0 > 0"),
+    Param("s", 0.25, _float, "contrast: k = k0 (1 + s G), G a unit-RMS Gaussian random field"),
+    Param("floor", 0.25, _float, "k >= floor * k0 (in (0, 1])"),
+    Param("seed", 0, _int, "seed of the medium G (f uses seed + 1)"),
+    Param("alpha", 3.0, _float, "spectral decay of G (> 0; larger is smoother)"),
+)
+
+register(
+    Entry(
+        "wave1d",
+        1,
+        "-u'' - k(x)^2 u = f, k = k0 (1 + s GRF) floored, f a random field (heterogeneous medium)",
+        1023,
+        lambda shape, **kw: _wave("wave1d", 1, shape, **kw),
+        _WAVE_PARAMS,
+    )
+)
+
+register(
+    Entry(
+        "wave2d",
+        2,
+        "-lap u - k(x,y)^2 u = f, k = k0 (1 + s GRF) floored, f a random field (no exact u)",
+        255,
+        lambda shape, **kw: _wave("wave2d", 2, shape, **kw),
+        _WAVE_PARAMS,
     )
 )
 

@@ -232,6 +232,13 @@ def make_options(problem, **options) -> DNNOptions:
     (15,)
     """
     o = OPTIONS.resolve(options, "method 'dnn'")
+    if o["loss"] in ("discrete-energy", "ritz") and not getattr(problem, "definite", True):
+        raise ValueError(
+            f"method 'dnn': loss={o['loss']!r} needs a symmetric positive definite operator (its"
+            f" minimiser is the solution only then), but {problem.name} is indefinite"
+            " (c < 0 somewhere); use loss='discrete' or 'pinn' (least squares), or the methods"
+            " 'mg-gmres', 'sl-gmres', 'gmres', 'minres' or 'direct'"
+        )
     if o["features"] == "fourier" and o["widths"][0] < 2:
         raise ValueError("method 'dnn': features='fourier' needs widths[0] >= 2")
     sample = o["sample"]

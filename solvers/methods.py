@@ -5,7 +5,7 @@ in its own module; a name given twice is an error. :mod:`hybrid.methods`
 extends this table with the hybrids.
 """
 
-from solvers import dnn, reference, relaxation
+from solvers import dnn, indefinite, reference, relaxation
 from solvers.multigrid import solver as multigrid
 from solvers.registry import Registry
 
@@ -21,6 +21,11 @@ REGISTRY = Registry(
         # geometric multigrid
         "multigrid": multigrid.multigrid,
         "mg-pcg": multigrid.mg_pcg,
+        # Krylov peers for indefinite problems (Helmholtz)
+        "minres": indefinite.minres,
+        "gmres": indefinite.gmres,
+        "mg-gmres": indefinite.mg_gmres,
+        "sl-gmres": indefinite.sl_gmres,
         # reference solvers
         "direct": reference.direct,
         "dst": reference.dst,

@@ -11,14 +11,24 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
 from problems.parameters import Parameter, Parameters, choice, either, number
+from problems.problem import sparse_lu
 from solvers import krylov
 from solvers.driver import finish, make_recorder, stop_message
 from solvers.krylov import compile_kernels
 from solvers.registry import method
+
+
+def require_definite(problem, name: str) -> None:
+    """Refuse an indefinite problem in a method that needs SPD ``A`` (CG, energy arguments)."""
+    if not getattr(problem, "definite", True):
+        raise ValueError(
+            f"method {name!r} needs a symmetric positive definite operator, but {problem.name}"
+            " is indefinite (c < 0 somewhere, e.g. Helmholtz); use 'mg-gmres', 'sl-gmres',"
+            " 'gmres', 'minres' or 'direct'"
+        )
 
 
 @method("sparse direct solve (SuperLU) of A u = f")
@@ -26,8 +36,9 @@ def direct(problem, settings):
     rec = make_recorder(problem, settings, phase="direct")
     rec.record(0, np.zeros(problem.shape) if settings.x0 is None else settings.x0)
     rec.restart_clock()
-    u = spla.spsolve(problem.matrix().tocsc(), problem.f.ravel(), permc_spec="MMD_AT_PLUS_A")
-    u = np.asarray(u).reshape(problem.shape)
+    # diagonal pivots preferred: partial pivoting multiplied the fill of indefinite (Helmholtz)
+    # factorisations (problems.problem.sparse_lu)
+    u = sparse_lu(problem.matrix()).solve(problem.f.ravel()).reshape(problem.shape)
     return finish(
         problem, "direct", {}, settings, u, recorder=rec, iterations=1, reason="converged"
     )
@@ -75,6 +86,7 @@ REFERENCE = Parameter(
 
 @method("CG preconditioned by the constant-coefficient DST solve", Parameters(REFERENCE))
 def dst_pcg(problem, settings, reference="mean"):
+    require_definite(problem, "dst-pcg")
     a_ref, c_ref = reference_coefficients(problem, reference)
     drv = krylov.driver(problem, settings, "dst-pcg")
     zero = np.zeros(problem.shape)
@@ -108,6 +120,8 @@ def amg(problem, settings, kind="rs", accel=None):
         import pyamg  # optional dependency, needed only by this method
     except ImportError:  # pragma: no cover - pyamg is a test dependency
         raise ValueError("method 'amg' needs PyAMG: pip install 'fpsolve[amg]'") from None
+    if accel == "cg":
+        require_definite(problem, "amg (accel='cg')")
     rec = make_recorder(problem, settings, phase="amg")
     x0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0
     rec.record(0, x0)

@@ -242,6 +242,12 @@ class SolveResult:
             f" {state} after {self.iterations} iterations in {self.seconds:.3g} s;"
             f" relative residual {self.relative_residual:.3e}, {error}"
         )
+        if not getattr(self.problem, "definite", True):
+            p = self.problem
+            ppw = p.points_per_wavelength
+            text += f"; indefinite, k_max = {p.wavenumber:.4g}, {ppw:.1f} points per wavelength"
+            if p.resonance_gap is not None:
+                text += f", resonance gap {p.resonance_gap:.1e}"
         return text + (f" ({self.message})" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ import numpy as np
 import hybrid
 import problems
 from hybrid.app import config as cfg
-from hybrid.app import fprinciple_cmd, sweep_cmd
+from hybrid.app import fprinciple_cmd, sweep_cmd, train_operator
 from hybrid.app.compare import Interrupted, compare, convergence_order, residual_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare, write_result
@@ -308,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", help="write the figures here instead of DIR")
     sweep_cmd.add_parser(sub)
     fprinciple_cmd.add_parser(sub, _Formatter)
+    train_operator.add_parser(sub, _Formatter)
     return parser
 
 
@@ -606,7 +607,7 @@ def main(argv=None) -> int:
         if args.command is None:
             raise UsageError(
                 "choose a command: problems, methods, solve, compare, demo, plot, sweep,"
-                " fprinciple (see 'fpsolve --help')"
+                " fprinciple, train-operator (see 'fpsolve --help')"
             )
         if args.command == "problems":
             return cmd_problems(args)
@@ -618,6 +619,8 @@ def main(argv=None) -> int:
             return sweep_cmd.run(args, ["fpsolve", *argv])
         if args.command == "fprinciple":
             return fprinciple_cmd.run(args, ["fpsolve", *argv])
+        if args.command == "train-operator":
+            return train_operator.run(args, ["fpsolve", *argv])
         return {"solve": cmd_solve, "compare": cmd_compare, "demo": cmd_demo}[args.command](
             args, ["fpsolve", *argv]
         )

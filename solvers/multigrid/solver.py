@@ -38,15 +38,16 @@ from types import SimpleNamespace
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
 from problems.parameters import Parameter, Parameters, choice, either, integer
+from problems.problem import sparse_lu
 from solvers import krylov
 from solvers.driver import Driver
 from solvers.krylov import compile_kernels
 from solvers.multigrid.cycle import PRECISIONS, SMOOTHERS, VCycle
 from solvers.multigrid.hierarchy import build_levels
+from solvers.reference import require_definite
 from solvers.registry import method
 from solvers.relaxation import _readonly
 
@@ -104,7 +105,7 @@ class DirectCoarseSolve:
             self._cholesky = sla.cho_factor(A.toarray()) if A.shape[0] <= 4096 else None
         except sla.LinAlgError:  # not positive definite (indefinite Helmholtz)
             self._cholesky = None
-        self._lu = None if self._cholesky is not None else spla.splu(A.tocsc())
+        self._lu = None if self._cholesky is not None else sparse_lu(A)
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         if self._cholesky is not None:
@@ -360,9 +361,5 @@ def multigrid(problem, settings, **options):
 
 @method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS)
 def mg_pcg(problem, settings, **options):
-    if not getattr(problem, "definite", True):
-        raise ValueError(
-            f"method 'mg-pcg' needs a symmetric positive definite operator, but {problem.name}"
-            " is indefinite; use 'mg-gmres', 'gmres', 'minres' or 'direct'"
-        )
+    require_definite(problem, "mg-pcg")
     return _solve("mg-pcg", problem, settings, options)

@@ -1,0 +1,273 @@
+r"""Neural hybrids for indefinite Helmholtz problems: ``neural-fgmres`` and its ablations.
+
+Why a low-frequency solver is essential here: damped Jacobi multiplies sine
+mode ``j`` by ``1 - omega (mu_j - k^2) / d``, so every mode with ``mu_j < k^2``
+*grows*; relaxation alone diverges, and a multigrid hierarchy helps only
+down to grids that still resolve the waves (``k H`` below about 1).
+
+The design (chosen by the measurements in the README, ``benchmarks/helmholtz.py``):
+
+* A hierarchy of grids truncated at the coarsest grid with
+  ``k_max H <= kh_max`` (:func:`solvers.indefinite.resolving_levels`); every
+  grid but the coarsest smooths with Gauss-Seidel (the V-cycle of
+  :mod:`solvers.multigrid`).
+* On the coarsest grid the low band that smoothing amplifies is carried by a
+  **learned space**: a small network with Fourier features
+  (``sin, cos(w . x)``, ``|w|`` up to ``1.5 k_max``, fixed random
+  frequencies) and one tanh layer is trained for ``train_steps`` Adam steps
+  on the coarsest grid's discrete least-squares loss
+  ``||A_c u - f_c||^2 / ||f_c||^2`` (the energy is unbounded below when
+  ``A`` is indefinite); its hidden features times the boundary distance,
+  orthonormalised, are the columns of ``Q``. The coarsest solve is
+  multiplicative: ``coarse_sweeps`` forward Gauss-Seidel sweeps, the Galerkin
+  correction ``e += Q (Q^T A_c Q)^{-1} Q^T (r - A_c e)`` (``Q^T A_c Q`` is small,
+  indefinite, LU-factorised), and the backward sweeps.
+* The cycle preconditions flexible GMRES (:func:`solvers.indefinite.fgmres`),
+  which repairs what the learned space misses (near-resonant modes).
+
+Ablations (option ``coarse``), measured in the same benchmark run:
+
+* ``"direct"``: an LU of the coarsest operator instead of the learned space
+  (the classical counterpart; with the default ``kh_max`` this is ``mg-gmres``);
+* ``"smooth"``: the coarsest grid is only smoothed (no low-frequency solver).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import scipy.linalg as sla
+
+from hybrid.neural_basis import import_torch
+from problems import Grid
+from solvers.indefinite import (
+    SparseLU,
+    _positive,
+    _run_krylov,
+    resolving_levels,
+)
+from solvers.multigrid import Multigrid
+from solvers.multigrid.cycle import gauss_seidel as _smooth
+from solvers.registry import method
+
+COARSE_KINDS = ("neural", "direct", "smooth")
+
+OPTIONS = {
+    "restart": "Krylov vectors kept before a restart (default 50)",
+    "kh_max": "coarsest grid of the hierarchy: the coarsest with k_max H <= kh_max (default 2)",
+    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
+    "coarse": "'neural' (default: learned Galerkin space plus smoothing on the coarsest grid),"
+    " 'direct' (LU there: the classical counterpart) or 'smooth' (smoothing only)",
+    "coarse_sweeps": "Gauss-Seidel sweeps around the learned correction (default 0: on grids"
+    " with k H near 2 (2D) or 1.4 (1D) the diagonal of A nearly vanishes and Gauss-Seidel"
+    " explodes)",
+    "width": "hidden units (the learned space has width + 1 functions; default 128)",
+    "fourier": "Fourier-feature pairs of the network's input layer (default 64)",
+    "train_steps": "Adam steps of training (default 100)",
+    "lr": "Adam learning rate (default 1e-2)",
+}
+
+
+class LearnedSpace:
+    """A network trained on the coarsest grid's least-squares loss; its features span ``Q``.
+
+    Parameters
+    ----------
+    op : problems.Operator
+        The coarsest operator (any sign of ``c``).
+    rhs : ndarray
+        The right-hand side on that grid (the fine ``f`` restricted).
+    lower, upper : tuple of float
+        The box.
+    width, fourier, steps, lr, seed
+        Hidden units, Fourier-feature pairs, Adam steps and rate, torch seed.
+    """
+
+    def __init__(self, op, rhs, lower, upper, *, width, fourier, steps, lr, seed):
+        import torch
+
+        t0 = time.perf_counter()
+        torch.manual_seed(seed)
+        grid = Grid(op.shape, lower, upper)
+        coords = grid.mesh()
+        x = torch.as_tensor(np.stack([c.ravel() for c in coords], 1), dtype=torch.float64)
+        d = np.ones(grid.size)
+        for c, lo, hi in zip(coords, lower, upper, strict=True):
+            d = d * ((c - lo) * (hi - c) / ((hi - lo) / 2) ** 2).ravel()
+        k = math.sqrt(max(-float(op.c.min()), 1.0))
+        dim = len(op.shape)
+        # random frequencies, uniform in a ball of radius 1.5 k: the band the smoother amplifies
+        # (mu < k^2) and the near-resonant ring, with margin
+        gen = torch.Generator().manual_seed(seed)
+        direction = torch.randn(fourier, dim, generator=gen, dtype=torch.float64)
+        direction /= direction.norm(dim=1, keepdim=True)
+        radius = 1.5 * k * torch.rand(fourier, 1, generator=gen, dtype=torch.float64) ** (1 / dim)
+        self.freq = direction * radius
+        self.layer = torch.nn.Linear(2 * fourier, width).double()
+        self.head = torch.nn.Linear(width, 1).double()
+        A = op.matrix().tocoo()
+        A_t = torch.sparse_coo_tensor(
+            np.vstack([A.row, A.col]), A.data, size=A.shape, check_invariants=True
+        ).coalesce()
+        f = torch.as_tensor(np.ascontiguousarray(rhs).ravel(), dtype=torch.float64)
+        d_t = torch.as_tensor(d, dtype=torch.float64)
+        params = list(self.layer.parameters()) + list(self.head.parameters())
+        opt = torch.optim.Adam(params, lr=lr)
+        f2 = float(f @ f) or 1.0
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        self.loss = []
+        try:
+            for _ in range(steps):
+                opt.zero_grad()
+                u = d_t * self.head(self._hidden(x)).squeeze(-1)
+                r = torch.sparse.mm(A_t, u[:, None]).squeeze(-1) - f
+                loss = (r @ r) / f2
+                loss.backward()
+                opt.step()
+                self.loss.append(loss.item())
+            with torch.no_grad():
+                hidden = self._hidden(x).numpy()
+        finally:
+            torch.set_num_threads(threads)
+        phi = np.hstack([hidden * d[:, None], d[:, None]])
+        # orthonormal columns (SVD), dropping near-dependent directions (tanh features of
+        # nearby units are nearly parallel; keeping them made the Galerkin matrix useless)
+        U, sv, _ = np.linalg.svd(phi, full_matrices=False)
+        self.Q = np.ascontiguousarray(U[:, sv > 1e-6 * sv[0]])
+        self.seconds = time.perf_counter() - t0
+        self.steps = steps
+
+    def _hidden(self, x):
+        import torch
+
+        z = x @ self.freq.T
+        return torch.tanh(self.layer(torch.cat([torch.sin(z), torch.cos(z)], dim=1)))
+
+
+class GalerkinCoarseSolve:
+    r"""``e = S^* (S e + Q G^{-1} Q^T (r - A S e))`` on the coarsest grid, ``G = Q^T A Q`` (LU)."""
+
+    def __init__(self, op, Q, sweeps):
+        self.op, self.Q, self.sweeps = op, Q, sweeps
+        AQ = np.column_stack(
+            [
+                op.apply(np.ascontiguousarray(Q[:, j]).reshape(op.shape)).ravel()
+                for j in range(Q.shape[1])
+            ]
+        )
+        self.lu = sla.lu_factor(Q.T @ AQ)
+
+    def __call__(self, r: np.ndarray) -> np.ndarray:
+        op = self.op
+        e = np.zeros(op.shape)
+        if self.sweeps:
+            _smooth(op, e, r, self.sweeps, "forward")
+        rc = (r - op.apply(e)).ravel()
+        e += (self.Q @ sla.lu_solve(self.lu, self.Q.T @ rc)).reshape(op.shape)
+        if self.sweeps:
+            _smooth(op, e, r, self.sweeps, "backward")
+        return e
+
+
+class SmoothOnly:
+    """The coarsest grid only smoothed (the ablation without any low-frequency solver)."""
+
+    def __init__(self, op, sweeps):
+        self.op, self.sweeps = op, sweeps
+
+    def __call__(self, r):
+        e = np.zeros(self.op.shape)
+        _smooth(self.op, e, r, self.sweeps, "forward")
+        _smooth(self.op, e, r, self.sweeps, "backward")
+        return e
+
+
+def _restrict_to(mg, f):
+    v = f
+    for t in mg.transfers:
+        v = t.restrict(v)
+    return v
+
+
+@method(
+    "flexible GMRES preconditioned by a V-cycle whose coarsest grid (k H <= kh_max) is solved by a"
+    " learned Fourier-feature Galerkin space plus smoothing",
+    OPTIONS,
+)
+def neural_fgmres(
+    problem,
+    settings,
+    restart=50,
+    kh_max=2.0,
+    sweeps=2,
+    coarse="neural",
+    coarse_sweeps=0,
+    width=128,
+    fourier=64,
+    train_steps=100,
+    lr=1e-2,
+):
+    """The method ``neural-fgmres`` (module docstring)."""
+    if coarse not in COARSE_KINDS:
+        raise ValueError(f"coarse must be one of {', '.join(COARSE_KINDS)}; got {coarse!r}")
+    restart = _positive("restart", restart, int)
+    kh_max = _positive("kh_max", kh_max)
+    if isinstance(coarse_sweeps, bool) or int(coarse_sweeps) != coarse_sweeps or coarse_sweeps < 0:
+        raise ValueError(f"coarse_sweeps must be an integer >= 0, got {coarse_sweeps!r}")
+    coarse_sweeps = int(coarse_sweeps)
+    width = _positive("width", width, int)
+    fourier = _positive("fourier", fourier, int)
+    train_steps = _positive("train_steps", train_steps, int)
+    lr = _positive("lr", lr)
+    if coarse == "neural":
+        import_torch()  # once per process, off the clock
+    t0 = time.perf_counter()
+    levels = resolving_levels(problem.operator, kh_max)
+    mg = Multigrid(
+        problem.operator, levels=levels, coarsest=3, sweeps=sweeps, coarse_solve=np.zeros_like
+    )
+    op = mg.levels[-1]
+    info = {**mg.info(), "dnn_steps": 0, "seconds_dnn": 0.0, "basis_size": 0}
+    if coarse == "direct":
+        mg.set_coarse_solve(SparseLU(op))
+    elif coarse == "smooth":
+        mg.set_coarse_solve(SmoothOnly(op, coarse_sweeps))
+    else:
+        space = LearnedSpace(
+            op,
+            _restrict_to(mg, problem.f),
+            problem.grid.lower,
+            problem.grid.upper,
+            width=width,
+            fourier=fourier,
+            steps=train_steps,
+            lr=lr,
+            seed=settings.seed,
+        )
+        mg.set_coarse_solve(GalerkinCoarseSolve(op, space.Q, coarse_sweeps))
+        info.update(
+            dnn_steps=space.steps,
+            seconds_dnn=space.seconds,
+            basis_size=int(space.Q.shape[1]),
+            final_loss=space.loss[-1],
+        )
+    setup = time.perf_counter() - t0 - mg.warm_seconds
+    options = {
+        "restart": restart,
+        "kh_max": kh_max,
+        "sweeps": sweeps,
+        "coarse": coarse,
+        "coarse_sweeps": coarse_sweeps,
+        "width": width,
+        "fourier": fourier,
+        "train_steps": train_steps,
+        "lr": lr,
+    }
+    result = _run_krylov(
+        "neural-fgmres", problem, settings, mg.precondition, setup, restart, options, info
+    )
+    result.info["sweeps"] = 2 * sweeps * result.iterations
+    return result

@@ -1,0 +1,612 @@
+r"""HINTS: relaxation with a pretrained neural operator in the loop (``hints``, ``hints-krylov``).
+
+The cycle (Zhang et al., *Nature Machine Intelligence* 2024), for ``A u = f``:
+
+1. ``n_r`` relaxation sweeps (lexicographic Gauss-Seidel, or damped Jacobi);
+2. the operator step: with ``r = f - A u``, restricted by full weighting to
+   the operator's sensor grid (:mod:`solvers.multigrid` transfers; exact zero
+   boundary values throughout),
+
+   .. math:: d = P\, s\, N\!\left(a_c, \frac{R r}{s}\right), \qquad s = \mathrm{rms}(R r),
+
+   and ``u <- u + alpha d`` with the energy-optimal step
+   ``alpha = d^T r / d^T A d`` (SPD: the energy norm of the error never
+   grows) or the minimal-residual step ``alpha = (A d)^T r / |A d|^2``
+   (indefinite).
+
+``levels=1`` is the anchor's single-grid scheme. ``levels="auto"`` puts the
+same steps on a grid hierarchy down to the sensor grid (as the anchor's 3D
+runs do): V(``sweeps``, ``sweeps``) cycles whose coarsest solve is
+``n_r / 2`` sweeps, the operator step and ``n_r / 2`` backward sweeps.
+
+Stagnation (false fixed points, Wu, van Beek, Dolean, Heinlein 2026: the
+network's update vanishes while the residual does not): each operator step
+measures, on the sensor grid, the fraction of the error the best multiple
+of the network's output ``e_c`` leaves,
+``min_t |r_c - t A_c e_c|_W / |r_c|_W`` with ``W`` the inverse Laplacian
+(diagonal in the sine basis: the error's energy up to the coefficient's
+contrast; the plain residual norm would weigh the high frequencies the
+sweeps handle). ``patience`` (3) steps in a row above ``stall_ratio`` (0.9)
+mark a ``stall`` event in the history and the method falls
+back (``fallback``):
+``krylov`` continues with conjugate gradients preconditioned by the
+symmetric relaxation alone (flexible GMRES for indefinite problems),
+``relaxation`` drops the operator and keeps sweeping, ``none`` carries on.
+
+``hints-krylov`` uses one cycle from zero (``n_r/2`` forward sweeps, the
+operator step, ``n_r/2`` backward sweeps; or the V-cycle) as the
+preconditioner of *flexible* CG (Notay's FCG(1): the network makes the
+preconditioner nonlinear, so plain CG's theory does not hold) for SPD
+problems, flexible GMRES for indefinite ones. A stalled operator is dropped
+from the preconditioner.
+
+Counting: for ``hints`` with ``levels=1`` one iteration is one sweep or one
+operator step (as the anchor counts); with ``levels="auto"`` one V-cycle;
+for ``hints-krylov`` one Krylov step. ``info`` reports ``sweeps`` (fine-grid
+sweeps), ``operator_steps``, the time in the network and the events.
+
+Examples
+--------
+>>> import problems, hybrid
+>>> p = problems.get("varcoef1d", n=31)
+>>> r = hybrid.solve(p, "hints", rtol=1e-10)
+>>> r.converged, r.info["operator_steps"] > 0
+(True, True)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+
+from hybrid.operators import operator_for
+from solvers.multigrid import Multigrid
+from solvers.multigrid.hierarchy import build_levels, resample_operator
+from solvers.multigrid.transfer import transfer
+from solvers.recording import Recorder, make_result, out_of_budget
+from solvers.registry import method
+from solvers.relaxation import relax
+
+SMOOTHERS = ("gauss-seidel", "jacobi")
+FALLBACKS = ("krylov", "relaxation", "none")
+#: Krylov steps without a 10% lower residual that count as stagnation (CG with a
+#: relaxation-only preconditioner plateaus for dozens of steps at high contrast).
+STAGNATION_WINDOW = 200
+#: Iterations when ``maxiter`` is not given.
+MAXITER = {"hints": 10**7, "hints-krylov": 2000}
+
+OPTIONS = {
+    "weights": "a model file from fpsolve train-operator (default: the shipped model of the"
+    " problem's family)",
+    "n_r": "relaxation sweeps between operator steps (default 25)",
+    "smoother": "'gauss-seidel' (default) or 'jacobi' (damped, omega)",
+    "omega": "damping of the Jacobi smoother (default 2/3)",
+    "levels": "1 (default: the anchor's single grid) or 'auto' (a grid hierarchy down to the"
+    " operator's grid, the operator as its coarsest solve)",
+    "grid": "points per axis of the grid the operator runs on (default: its sensor grid, 31;"
+    " others need an fno model)",
+    "sweeps": "with levels='auto': sweeps before and after each coarse correction (default 2)",
+    "operator": "use the network (default True; False is the ablation: relaxation alone)",
+    "stall_ratio": "an operator step that leaves more than this fraction of the error on its"
+    " own grid (best multiple of its output, inverse-Laplacian norm) counts as stalled"
+    " (default 0.9)",
+    "patience": "stalled operator steps in a row before the fallback (default 3)",
+    "fallback": "after a stall: 'krylov' (default), 'relaxation' or 'none'",
+}
+
+
+def _int_option(name, value, low=1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer | float | str):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    try:
+        v = int(value)
+        ok = float(value) == v and v >= low
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return v
+
+
+def _bool_option(name, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
+def _removable(r: np.ndarray, ae: np.ndarray) -> float:
+    r"""``min_t |r - t ae|_W / |r|_W`` with ``W`` the inverse of the constant-coefficient
+    Laplacian (diagonal in the sine basis): the fraction of the error's energy (up to the
+    coefficient's contrast) that the step along ``e`` leaves.
+
+    >>> r = np.sin(np.pi * np.arange(1, 8) / 8)
+    >>> round(_removable(r, 2 * r), 12), round(_removable(r, np.zeros(7)), 12)
+    (0.0, 1.0)
+    """
+    import scipy.fft
+
+    k = np.meshgrid(*(np.arange(1, n + 1) / (n + 1) for n in r.shape), indexing="ij")
+    w = 1.0 / sum(np.sin(0.5 * np.pi * kk) ** 2 for kk in k)
+    rh = scipy.fft.dstn(r, type=1, norm="ortho")
+    ah = scipy.fft.dstn(ae, type=1, norm="ortho")
+    rr, aa, ar = (float(np.sum(w * x * y)) for x, y in ((rh, rh), (ah, ah), (ah, rh)))
+    if rr <= 0 or aa <= 0:
+        return 1.0
+    return math.sqrt(max(1.0 - ar * ar / (aa * rr), 0.0))
+
+
+class HintsCycle:
+    """The HINTS cycle on one operator (module docstring), set up once.
+
+    Parameters
+    ----------
+    op : problems.Operator
+        The fine-grid operator.
+    model : hybrid.operators.NeuralOperator or None
+        ``None`` (or ``use_operator=False``) gives relaxation alone.
+    n_r, smoother, omega, levels, sweeps
+        As the method options.
+    definite : bool
+        Energy-optimal (True) or minimal-residual (False) step lengths.
+    """
+
+    def __init__(
+        self,
+        op,
+        model,
+        *,
+        n_r=25,
+        smoother="gauss-seidel",
+        omega=2 / 3,
+        levels=1,
+        sweeps=2,
+        grid=None,
+        definite=True,
+        use_operator=True,
+    ):
+        if smoother not in SMOOTHERS:
+            raise ValueError(f"smoother must be one of {', '.join(SMOOTHERS)}; got {smoother!r}")
+        if levels not in (1, "1", "auto"):
+            raise ValueError(f"levels must be 1 or 'auto'; got {levels!r}")
+        omega = float(omega)
+        if not 0 < omega < 2:
+            raise ValueError(f"omega must lie in (0, 2), got {omega}")
+        self.op = op
+        self.model = model if use_operator else None
+        self.n_r = _int_option("n_r", n_r)
+        self.smoother, self.omega = smoother, omega
+        self.definite = definite
+        self.levels = 1 if levels in (1, "1") else "auto"
+        self.operator_steps = 0
+        self.operator_seconds = 0.0
+        self.last_ratio = 0.0
+        m = model.sensors if model is not None else 31
+        if grid is not None:
+            grid = _int_option("grid", grid, low=3)
+            if model is not None and grid != m and not model.transfers:
+                raise ValueError(
+                    f"grid={grid}: a {model.arch} runs only on its {m}-point sensor grid;"
+                    " another grid needs a model that transfers (--arch fno)"
+                )
+            m = grid
+        # the chain of grids from op down to the sensor grid (restriction of the residual)
+        chain = build_levels(op, coarsest=m)
+        sensor = (m,) * op.dim
+        if chain[-1].shape != sensor:
+            chain.append(resample_operator(chain[-1], sensor))
+        self.chain = chain
+        self.transfers = [transfer(a.shape, b.shape) for a, b in itertools.pairwise(chain)]
+        self.mg = None
+        if self.levels == "auto":
+            self.mg = Multigrid(
+                op, coarsest=m, sweeps=_int_option("sweeps", sweeps), coarse_solve=np.zeros_like
+            )
+            self.coarse = HintsCycle(
+                self.mg.levels[-1],
+                model,
+                n_r=self.n_r,
+                smoother=smoother,
+                omega=omega,
+                grid=m,
+                definite=definite,
+                use_operator=use_operator,
+            )
+            self.mg.set_coarse_solve(self.coarse.precondition)
+            self.sweeps = self.mg.sweeps
+
+    # -- pieces -------------------------------------------------------------------
+    def relax(self, u, f, sweeps, direction="forward"):
+        if sweeps <= 0:
+            return
+        if self.smoother == "jacobi":
+            relax(self.op, u, "weighted-jacobi", sweeps, rhs=f, omega=self.omega)
+        else:
+            relax(self.op, u, "gauss-seidel", sweeps, rhs=f, sweep=direction)
+
+    @property
+    def operator_steps_total(self) -> int:
+        return self.operator_steps + (self.coarse.operator_steps if self.mg is not None else 0)
+
+    @property
+    def operator_seconds_total(self) -> float:
+        return self.operator_seconds + (self.coarse.operator_seconds if self.mg is not None else 0)
+
+    def direction(self, r: np.ndarray) -> np.ndarray:
+        """``d = P s N(a_c, R r / s)``: the operator's correction for residual ``r``."""
+        t0 = time.perf_counter()
+        v = r
+        for t in self.transfers:
+            v = t.restrict(v)
+        op_c = self.chain[-1]
+        e = self.model.correction(op_c, v)
+        # how much of the error the network's step can remove: the best multiple of its
+        # output measured in the A^{-1}-like norm of the residual (the inverse Laplacian
+        # by DST on the sensor grid): near 1 means a stalled (or useless) network
+        self.last_ratio = _removable(v, op_c.apply(e))
+        for t in reversed(self.transfers):
+            e = t.prolong(e)
+        self.operator_steps += 1
+        self.operator_seconds += time.perf_counter() - t0
+        return e
+
+    def operator_step(self, u, f, r):
+        """``u += alpha d`` with the optimal step; returns ``(new residual, decrease)``.
+
+        The decrease is that of the energy functional, ``(d^T r)^2 / (2 d^T A d)``
+        (SPD), or of ``|r|^2``, ``((A d)^T r)^2 / |A d|^2`` (indefinite): computed
+        from the step itself, free of the cancellation in differences of
+        ``E(u)`` near convergence.
+        """
+        d = self.direction(r)
+        Ad = self.op.apply(d)
+        if self.definite:
+            dad = float(np.vdot(d, Ad))
+            dr = float(np.vdot(d, r))
+            alpha = dr / dad if dad > 0 else 0.0
+            gain = 0.5 * alpha * dr
+        else:
+            aa = float(np.vdot(Ad, Ad))
+            adr = float(np.vdot(Ad, r))
+            alpha = adr / aa if aa > 0 else 0.0
+            gain = alpha * adr
+        if alpha != 0.0 and math.isfinite(alpha):
+            u += alpha * d
+            r = r - alpha * Ad
+        else:
+            gain = 0.0
+        return r, gain
+
+    # -- the stationary cycle and the preconditioner ---------------------------------
+    def cycle(self, u, f):
+        """One cycle in place; returns the residual ``f - A u`` after it."""
+        if self.mg is not None:
+            u[...] = self.mg.cycle(f, u)
+            self.last_ratio = self.coarse.last_ratio
+            return f - self.op.apply(u)
+        if self.model is None:
+            self.relax(u, f, self.n_r)
+            return f - self.op.apply(u)
+        self.relax(u, f, self.n_r)
+        r1 = f - self.op.apply(u)
+        r2, _ = self.operator_step(u, f, r1)
+        return r2
+
+    def precondition(self, r: np.ndarray) -> np.ndarray:
+        """One cycle from zero on ``A e = r``: forward sweeps, operator step, backward sweeps."""
+        if self.mg is not None:
+            out = self.mg.precondition(r)
+            self.last_ratio = self.coarse.last_ratio
+            return out
+        e = np.zeros_like(r)
+        before = (self.n_r + 1) // 2
+        self.relax(e, r, before, "forward")
+        if self.model is not None:
+            self.operator_step(e, r, r - self.op.apply(e))
+        self.relax(e, r, self.n_r - before, "backward")
+        return e
+
+    @property
+    def sweeps_per_cycle(self) -> int:
+        return 2 * self.sweeps if self.mg is not None else self.n_r
+
+    def drop_operator(self) -> None:
+        """Continue without the network (after a stall)."""
+        self.model = None
+        if self.mg is not None:
+            self.coarse.model = None
+
+
+# -- Krylov -------------------------------------------------------------------------
+def fcg(problem, settings, rec, u, precondition, it0=0, maxiter=None, on_step=None):
+    r"""Flexible CG (Notay's FCG(1)) from ``u``; returns ``(u, converged, it, message)``.
+
+    .. math::
+        \alpha = \frac{d^T r}{d^T A d}, \quad u \mathrel{+}= \alpha d, \quad
+        r \mathrel{-}= \alpha A d, \quad z = B(r), \quad
+        d \leftarrow z - \frac{z^T A d}{d^T A d} d
+
+    ``B`` may change from step to step. Iterations are counted from ``it0``
+    (the history's axis continues); ``on_step(it)`` runs after each step.
+    """
+    f = problem.f
+    f_norm = float(np.linalg.norm(f)) or 1.0
+    r = f - problem.apply(u)
+    z = precondition(r)
+    d = z.copy()
+    it = it0
+    best, since = math.inf, 0
+    while True:
+        rel = float(np.linalg.norm(r)) / f_norm
+        if rel <= settings.rtol:
+            r_true = f - problem.apply(u)
+            if float(np.linalg.norm(r_true)) / f_norm <= settings.rtol:
+                return u, True, it, ""
+            r = r_true
+            z = precondition(r)
+            d = z.copy()
+        if not math.isfinite(rel):
+            return u, False, it, "diverged: the residual is not finite"
+        if rel < 0.9 * best:
+            best, since = rel, 0
+        else:
+            since += 1
+            if since >= STAGNATION_WINDOW:
+                message = (
+                    f"stagnated: the relative residual stayed above {best:.2e} for"
+                    f" {STAGNATION_WINDOW} iterations"
+                )
+                return u, False, it, message
+        if out_of_budget(settings, it, rec, default_maxiter=maxiter):
+            return u, False, it, "budget exhausted (maxiter or max_seconds)"
+        Ad = problem.apply(d)
+        dad = float(np.vdot(d, Ad))
+        if dad <= 0:
+            return u, False, it, "breakdown: d^T A d <= 0 (operator not SPD)"
+        alpha = float(np.vdot(d, r)) / dad
+        u += alpha * d
+        r -= alpha * Ad
+        it += 1
+        if on_step is not None:
+            on_step(it)
+        if rec.due(it):
+            rec.record(it, u, r)
+        z = precondition(r)
+        d = z - (float(np.vdot(z, Ad)) / dad) * d
+
+
+def fgmres(problem, settings, rec, u, precondition, it0=0, maxiter=None, restart=30, on_step=None):
+    """Restarted flexible GMRES (right preconditioning, ``B`` may vary); as :func:`fcg`."""
+    f = problem.f
+    f_norm = float(np.linalg.norm(f)) or 1.0
+    it = it0
+    while True:
+        r = f - problem.apply(u)
+        beta = float(np.linalg.norm(r))
+        if beta / f_norm <= settings.rtol:
+            return u, True, it, ""
+        if not math.isfinite(beta):
+            return u, False, it, "diverged: the residual is not finite"
+        V, Z = [r / beta], []
+        H = np.zeros((restart + 1, restart))
+        y = np.zeros(0)
+        for j in range(restart):
+            if out_of_budget(settings, it, rec, default_maxiter=maxiter):
+                if Z:
+                    u += sum(yk * zk for yk, zk in zip(y, Z, strict=False))
+                return u, False, it, "budget exhausted (maxiter or max_seconds)"
+            Z.append(precondition(V[j]))
+            w = problem.apply(Z[j])
+            for i in range(j + 1):
+                H[i, j] = float(np.vdot(V[i], w))
+                w = w - H[i, j] * V[i]
+            H[j + 1, j] = float(np.linalg.norm(w))
+            e1 = np.zeros(j + 2)
+            e1[0] = beta
+            y = np.linalg.lstsq(H[: j + 2, : j + 1], e1, rcond=None)[0]
+            res = float(np.linalg.norm(H[: j + 2, : j + 1] @ y - e1)) / f_norm
+            it += 1
+            if on_step is not None:
+                on_step(it)
+            if res <= settings.rtol or H[j + 1, j] <= 1e-14 * beta:
+                break
+            V.append(w / H[j + 1, j])
+        u += sum(yk * zk for yk, zk in zip(y, Z, strict=False))
+        if rec.due(it):
+            rec.record(it, u)
+
+
+# -- the methods ------------------------------------------------------------------------
+def _setup(problem, settings, options):
+    import torch
+
+    weights = options.pop("weights", None)
+    use_operator = _bool_option("operator", options.pop("operator", True))
+    stall_ratio = float(options.pop("stall_ratio", 0.9))
+    if not 0 < stall_ratio <= 1:
+        raise ValueError(f"stall_ratio must lie in (0, 1], got {stall_ratio}")
+    patience = _int_option("patience", options.pop("patience", 3))
+    fallback = options.pop("fallback", "krylov")
+    if fallback not in FALLBACKS:
+        raise ValueError(f"fallback must be one of {', '.join(FALLBACKS)}; got {fallback!r}")
+    device = "cuda" if settings.device == "cuda" else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for, but torch sees no CUDA device; use cpu")
+    if device == "cpu":
+        torch.set_num_threads(1)  # small networks: one thread is fastest on a shared machine
+    model = operator_for(problem, weights, device) if use_operator else None
+    t0 = time.perf_counter()
+    hc = HintsCycle(
+        problem.operator,
+        model,
+        definite=getattr(problem, "definite", True),
+        use_operator=use_operator,
+        **options,
+    )
+    if model is not None:  # the first call of the network (allocations) off the clock
+        t1 = time.perf_counter()
+        hc.precondition(np.ones(problem.shape))
+        for c in (hc, getattr(hc, "coarse", None)):
+            if c is not None:
+                c.operator_steps, c.operator_seconds = 0, 0.0
+        t0 += time.perf_counter() - t1
+    setup = time.perf_counter() - t0
+    return hc, setup, stall_ratio, patience, fallback, model
+
+
+def _info(hc, model, sweeps, setup, events, stalled):
+    return {
+        "sweeps": int(sweeps),
+        "dnn_steps": 0,  # no training at solve time
+        "operator_steps": int(hc.operator_steps_total),
+        "seconds_operator": hc.operator_seconds_total,
+        "setup_seconds": setup,
+        "family": model.family if model is not None else None,
+        "arch": model.arch if model is not None else None,
+        "weights": model.path if model is not None else None,
+        "levels": 1 if hc.mg is None else len(hc.mg.levels),
+        "stalled": bool(stalled),
+        "events": events,
+    }
+
+
+@method("HINTS: relaxation sweeps with a pretrained neural operator step every n_r", OPTIONS)
+def hints(problem, settings, **options):
+    recorded = dict(options)
+    hc, setup, stall_ratio, patience, fallback, model = _setup(problem, settings, options)
+    rec = Recorder(problem, settings.record_every, settings.maxiter, phase="hints")
+    u = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
+    rec.record(0, u)
+    rec.restart_clock(setup)
+    f = problem.f
+    f_norm = float(np.linalg.norm(f)) or 1.0
+    # levels=1: an iteration is a sweep or an operator step; levels='auto': a V-cycle
+    per_cycle = 1 if hc.mg is not None else hc.sweeps_per_cycle + (hc.model is not None)
+    it, sweeps, low, stalled = 0, 0, 0, False
+    res = float(np.linalg.norm(problem.residual(u))) / f_norm
+    converged, message = res <= settings.rtol, ""
+    while not converged:
+        if out_of_budget(settings, it, rec, default_maxiter=MAXITER["hints"]):
+            message = "budget exhausted (maxiter or max_seconds)"
+            break
+        if not math.isfinite(res) or res > 1e6:
+            message = f"diverged after {it} iterations: relative residual {res:.3g}"
+            break
+        with_op = hc.model is not None
+        r = hc.cycle(u, f)
+        sweeps += hc.sweeps_per_cycle
+        it += per_cycle
+        res = float(np.linalg.norm(r)) / f_norm
+        converged = res <= settings.rtol
+        if rec.due(it) or converged:
+            rec.record(it, u, r)
+        if with_op and not converged:
+            low = low + 1 if hc.last_ratio > stall_ratio else 0
+            if low >= patience:
+                stalled = True
+                rec.mark("stall", it)
+                message = (
+                    f"the operator stalled at iteration {it} (its steps left over"
+                    f" {stall_ratio:.0%} of the restricted residual {patience} times in a row);"
+                    f" fallback: {fallback}"
+                )
+                if fallback == "relaxation":
+                    hc.drop_operator()
+                    per_cycle = hc.sweeps_per_cycle if hc.mg is None else 1
+                elif fallback == "krylov":
+                    hc.drop_operator()
+                    rec.mark("fallback:krylov", it)
+                    counter = {"n": 0}
+
+                    def step(_it, counter=counter):
+                        counter["n"] += 1
+
+                    solver = fcg if hc.definite else fgmres
+                    u, converged, it, m2 = solver(
+                        problem,
+                        settings,
+                        rec,
+                        u,
+                        hc.precondition,
+                        it0=it,
+                        maxiter=MAXITER["hints"],
+                        on_step=step,
+                    )
+                    sweeps += counter["n"] * hc.sweeps_per_cycle
+                    message = "; ".join(x for x in (message, m2) if x)
+                    break
+                low = -(10**9) if fallback == "none" else 0
+    events = list(rec.events)
+    return make_result(
+        problem,
+        "hints",
+        recorded,
+        settings,
+        u,
+        converged=converged,
+        iterations=it,
+        recorder=rec,
+        message=message,
+        info=_info(hc, model, sweeps, setup, events, stalled),
+    )
+
+
+@method(
+    "flexible CG (SPD) or flexible GMRES preconditioned by the HINTS cycle",
+    {k: v for k, v in OPTIONS.items() if k != "fallback"},
+)
+def hints_krylov(problem, settings, **options):
+    recorded = dict(options)
+    options.setdefault("fallback", "relaxation")
+    hc, setup, stall_ratio, patience, _, model = _setup(problem, settings, options)
+    rec = Recorder(problem, settings.record_every, settings.maxiter, phase="hints-krylov")
+    u = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
+    rec.record(0, u)
+    rec.restart_clock(setup)
+    state = {"low": 0, "stalled": False, "applications": 0}
+
+    def precondition(r):
+        with_op = hc.model is not None
+        z = hc.precondition(r)
+        state["applications"] += 1
+        if with_op:
+            state["low"] = state["low"] + 1 if hc.last_ratio > stall_ratio else 0
+            if state["low"] >= patience:
+                state["stalled"] = True
+                rec.mark("stall", state["applications"])
+                hc.drop_operator()
+        return z
+
+    solver = fcg if hc.definite else fgmres
+    u, converged, it, message = solver(
+        problem, settings, rec, u, precondition, maxiter=MAXITER["hints-krylov"]
+    )
+    if state["stalled"]:
+        message = "; ".join(
+            x
+            for x in ("the operator stalled; the preconditioner continued without it", message)
+            if x
+        )
+    return make_result(
+        problem,
+        "hints-krylov",
+        recorded,
+        settings,
+        u,
+        converged=converged,
+        iterations=it,
+        recorder=rec,
+        message=message,
+        info=_info(
+            hc,
+            model,
+            state["applications"] * hc.sweeps_per_cycle,
+            setup,
+            list(rec.events),
+            state["stalled"],
+        ),
+    )

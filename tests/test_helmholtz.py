@@ -1,0 +1,168 @@
+"""Indefinite Helmholtz: the problems, the resonance guard, Jacobi's growth and the peers."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import hybrid
+import problems
+import solvers
+from problems import Grid, Problem, constant_eigenvalues, helmholtz
+from solvers.relaxation import relax
+
+SMALL_1D = {"n": 127, "k": 10.3, "rhs": "constant"}
+SMALL_2D = {"n": 31, "k": 6.3, "rhs": "constant"}
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("helmholtz1d", {"n": 31, "k": 7.3}),
+        ("helmholtz2d", {"n": (9, 12), "k": 5.3}),
+        ("helmholtz1d", {"n": 31, "c": 4.0}),
+    ],
+)
+def test_constant_k_operator_matches_matrix_and_closed_form_eigenvalues(name, params, rng):
+    p = problems.get(name, **params)
+    u = rng.standard_normal(p.shape)
+    expected = (p.matrix() @ u.ravel()).reshape(p.shape)
+    assert np.linalg.norm(p.apply(u) - expected) <= 1e-12 * np.linalg.norm(expected)
+    c = -(params["k"] ** 2) if "k" in params else params["c"]
+    closed = np.sort(constant_eigenvalues(p.shape, p.grid.h, 1.0, c).ravel())
+    dense = np.linalg.eigvalsh(p.matrix().toarray())
+    assert np.allclose(dense, closed, rtol=0, atol=1e-9 * abs(closed).max())
+    assert p.definite == (c >= 0)
+
+
+@pytest.mark.parametrize(("name", "n"), [("wave1d", 63), ("wave2d", (15, 12))])
+def test_wave_media_operator_matches_matrix(name, n, rng):
+    p = problems.get(name, n=n, k0=8.0)
+    u = rng.standard_normal(p.shape)
+    expected = (p.matrix() @ u.ravel()).reshape(p.shape)
+    assert np.linalg.norm(p.apply(u) - expected) <= 1e-12 * np.linalg.norm(expected)
+    k = p.wavenumber_field(*p.x)
+    assert np.allclose(p.operator.c, -(k**2))
+    assert k.min() >= 0.25 * 8.0 - 1e-12 and not p.definite
+    assert p.points_per_wavelength == pytest.approx(2 * math.pi / (k.max() * max(p.grid.h)))
+
+
+def test_screened_helmholtz_is_still_reachable():
+    p = problems.get("helmholtz2d", n=15)  # default: the screened -lap u + 100 u
+    assert p.definite and float(p.operator.c.min()) == 100.0
+    with pytest.raises(ValueError, match="not both"):
+        problems.get("helmholtz2d", n=15, k=3.0, c=1.0)
+
+
+def test_resonance_guard_refuses_an_exact_eigenvalue_hit_and_names_safe_k():
+    n = 31
+    h = (1 / (n + 1),)
+    mu = helmholtz.laplacian_eigenvalues((n,), h)
+    k = math.sqrt(mu[3])  # k^2 is exactly the fourth discrete eigenvalue
+    with pytest.raises(ValueError, match=r"relative gap of .* Nearest safe k: ") as err:
+        problems.get("helmholtz1d", n=n, k=k)
+    assert "0.00e+00" in str(err.value) or "e-1" in str(err.value)
+    lo, hi = (float(v) for v in str(err.value).rsplit(":", 1)[1].split(" or "))
+    assert lo < k < hi
+    for safe in (lo, hi):  # the named wavenumbers are accepted
+        assert problems.get("helmholtz1d", n=n, k=safe).resonance_gap >= 1e-3
+
+
+def test_resonance_guard_warns_for_variable_k_near_an_eigenvalue():
+    n = 63
+    grid = Grid((n,), (0.0,), (1.0,))
+    mu = helmholtz.laplacian_eigenvalues((n,), grid.h)[5]
+    # a "variable" c (a function) that happens to sit on an eigenvalue
+    p = Problem("w", grid, source=1.0, c=lambda x: np.full_like(x, -mu))
+    with pytest.warns(RuntimeWarning, match="shift-invert Lanczos"):
+        gap = helmholtz.check_variable(p)
+    assert gap < 1e-8
+    q = Problem("w", grid, source=1.0, c=lambda x: np.full_like(x, -0.5 * (mu + 0.9 * mu)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert helmholtz.check_variable(q) > 1e-3
+
+
+@pytest.mark.parametrize("omega", [2 / 3, 0.4])
+def test_jacobi_multiplies_each_sine_mode_by_the_predicted_factor(omega):
+    n, k = 63, 12.3
+    p = problems.get("helmholtz1d", n=n, k=k)
+    h = p.grid.h[0]
+    mu = constant_eigenvalues((n,), (h,))
+    d = 2 / h**2 - k**2
+    growth = 1 - omega * (mu - k**2) / d
+    measured = []
+    for j in range(1, n + 1):
+        v = np.sin(np.pi * j * np.arange(1, n + 1) / (n + 1))
+        u = v.copy()
+        relax(p, u, "weighted-jacobi", 1, rhs=np.zeros(n), omega=omega)
+        measured.append(float(u @ v / (v @ v)))
+        assert np.linalg.norm(u - measured[-1] * v) <= 1e-10 * np.linalg.norm(v)
+    assert np.allclose(measured, growth, rtol=0, atol=1e-10)
+    # exactly the modes below k^2 grow
+    assert np.array_equal(np.abs(measured) > 1, mu < k**2)
+
+
+def test_jacobi_diverges_on_the_low_band():
+    p = problems.get("helmholtz1d", **SMALL_1D)
+    r = solvers.solve(p, "weighted-jacobi", rtol=1e-8, maxiter=20000)
+    assert not r.converged and "diverged" in r.message
+
+
+PEERS = ["minres", "gmres", "mg-gmres", "sl-gmres", "direct"]
+
+
+@pytest.mark.parametrize("params", [SMALL_1D, SMALL_2D], ids=["1d", "2d"])
+@pytest.mark.parametrize("method", [*PEERS, "neural-fgmres"])
+def test_indefinite_methods_converge_to_the_direct_solution(method, params):
+    name = "helmholtz1d" if isinstance(params["n"], int) and params is SMALL_1D else "helmholtz2d"
+    p = problems.get(name, **params)
+    options = {"train_steps": 20} if method == "neural-fgmres" else {}
+    r = hybrid.solve(p, method, rtol=1e-9, **options)
+    assert r.converged, r.message
+    ref = solvers.solve(p, "direct").u
+    assert np.linalg.norm(r.u - ref) <= 1e-6 * np.linalg.norm(ref)
+
+
+@pytest.mark.parametrize("method", ["mg-gmres", "sl-gmres", "neural-fgmres"])
+def test_preconditioned_peers_converge_on_a_heterogeneous_medium(method):
+    p = problems.get("wave2d", n=31, k0=5.0)
+    r = hybrid.solve(p, method, rtol=1e-9, **({"train_steps": 20} if "neural" in method else {}))
+    assert r.converged, r.message
+    assert r.relative_error < 1e-7
+
+
+def test_mg_gmres_coarsest_grid_follows_the_kh_rule():
+    p = problems.get("helmholtz2d", n=127, k=20.3)
+    r = solvers.solve(p, "mg-gmres", kh_max=0.5)
+    (m, _) = r.info["coarsest_shape"]
+    assert 20.3 / (m + 1) <= 0.5 < 20.3 / ((m - 1) / 2 + 1)  # coarsest resolving, next is not
+
+
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [
+        ("dst-pcg", {}),
+        ("mg-pcg", {}),
+        ("neural-pcg", {}),
+        ("neural-twolevel", {}),
+        ("dnn", {"loss": "discrete-energy"}),
+        ("dnn", {"loss": "ritz"}),
+        ("amg", {"accel": "cg"}),
+    ],
+)
+def test_spd_only_methods_refuse_indefinite_problems(method, options):
+    p = problems.get("helmholtz1d", n=31, k=7.3)
+    with pytest.raises(ValueError, match=r"indefinite.*'mg-gmres'"):
+        hybrid.solve(p, method, **options)
+
+
+def test_bad_options_are_named():
+    p = problems.get("helmholtz1d", n=31, k=7.3)
+    with pytest.raises(ValueError, match="restart must be an integer >= 1"):
+        solvers.solve(p, "gmres", restart=0)
+    with pytest.raises(ValueError, match="coarse must be one of neural, direct, smooth"):
+        hybrid.solve(p, "neural-fgmres", coarse="lu")
+    with pytest.raises(ValueError, match="wavenumber k must be >= 0"):
+        problems.get("helmholtz1d", n=31, k=-1.0)
