@@ -1,4 +1,6 @@
-"""Why relaxation needs a low-frequency solver on the indefinite Helmholtz equation.
+"""
+Why relaxation needs a low-frequency solver on the indefinite Helmholtz equation
+================================================================================
 
 On ``-lap u - k^2 u = f`` damped Jacobi multiplies sine mode ``j`` by
 ``1 - omega (mu_j - k^2) / d``: it damps the high band but *amplifies* every
