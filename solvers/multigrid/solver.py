@@ -101,10 +101,11 @@ class DirectCoarseSolve:
     def __init__(self, op):
         self.shape = op.shape
         A = op.matrix()
-        try:
-            self._cholesky = sla.cho_factor(A.toarray()) if A.shape[0] <= 4096 else None
-        except sla.LinAlgError:  # not positive definite (indefinite Helmholtz)
-            self._cholesky = None
+        self._cholesky = None
+        # c >= 0 makes A SPD (diagonally dominant M-matrix); with c < 0 a dense Cholesky
+        # would only fail after its O(N^3) work, so indefinite grids go straight to LU
+        if A.shape[0] <= 4096 and (op.c >= 0).all():
+            self._cholesky = sla.cho_factor(A.toarray())
         self._lu = None if self._cholesky is not None else sparse_lu(A)
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
