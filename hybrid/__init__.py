@@ -1,7 +1,7 @@
 """Hybrids of DNNs and relaxation, the one ``solve`` entry, comparisons, figures and the CLI.
 
 >>> import hybrid
->>> set(["jacobi", "direct"]) <= set(hybrid.methods()) or "direct" in hybrid.methods()
+>>> {"jacobi", "direct", "dnn", "dnn-jacobi", "neural-pcg"} <= set(hybrid.methods())
 True
 """
 
