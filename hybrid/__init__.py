@@ -1,14 +1,17 @@
-"""Hybrids of DNNs and relaxation, the one ``solve`` entry, comparisons, figures and the CLI.
+"""Hybrids of DNNs and relaxation, and the one ``solve`` entry that knows every method.
+
+The command-line application (``fpsolve``: CLI, compare, demo, result files,
+figures) lives in :mod:`hybrid.app`, above the algorithms; importing
+``hybrid`` loads neither it nor matplotlib.
 
 >>> import hybrid
->>> {"jacobi", "direct", "dnn", "dnn-jacobi", "neural-pcg"} <= set(hybrid.methods())
+>>> {"jacobi", "direct", "dnn", "dnn-jacobi", "mg-pcg", "neural-pcg"} <= set(hybrid.methods())
 True
 """
 
 import solvers
-from solvers.registry import Registry
-
-REGISTRY = Registry(parent=solvers.REGISTRY)
+from hybrid.methods import REGISTRY
+from hybrid.neural import HybridSolver
 
 
 def methods() -> list[str]:
@@ -50,11 +53,4 @@ def solve(
     )
 
 
-__all__ = ["REGISTRY", "methods", "solve"]
-
-# Importing the hybrid modules registers their methods.
-from hybrid import neural  # noqa: E402
-from hybrid.neural import HybridSolver  # noqa: E402
-
-__all__ += ["HybridSolver", "neural"]
-from hybrid import dnn_relax  # noqa: E402, F401
+__all__ = ["REGISTRY", "HybridSolver", "methods", "solve"]

@@ -2,7 +2,7 @@
 
 import sys
 
-from hybrid.cli import main
+from hybrid.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

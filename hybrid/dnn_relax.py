@@ -39,12 +39,13 @@ import time
 
 import numpy as np
 
-from hybrid import REGISTRY
 from problems import constant_eigenvalues, spectrum
 from problems._numba import warm_up
 from solvers import History, SolveResult
 from solvers import solve as solve_base
 from solvers.reference import reference_coefficients
+from solvers.registry import method
+from solvers.relaxation import relax
 
 OPTIONS = {
     "switch": "'auto' (default): hand over when the DNN's low-band progress per second falls"
@@ -85,13 +86,11 @@ class LowBandMonitor:
         self.switch_step = None
 
     def _sweeps_per_second(self, relaxation: str) -> float:
-        import solvers
-
         u = np.zeros(self.problem.shape)
-        self.warm_seconds = warm_up(lambda: solvers.relax(self.problem, u, relaxation, 1))
+        self.warm_seconds = warm_up(lambda: relax(self.problem, u, relaxation, 1))
         sweeps, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < 0.05:
-            solvers.relax(self.problem, u, relaxation, 10)
+            relax(self.problem, u, relaxation, 10)
             sweeps += 10
         return sweeps / (time.perf_counter() - t0)
 
@@ -249,9 +248,9 @@ def _make(name: str, relaxation: str):
     return run
 
 
-REGISTRY.register("dnn-jacobi", "train the DNN, then Jacobi from its prediction", OPTIONS)(
+dnn_jacobi = method("train the DNN, then Jacobi from its prediction", OPTIONS)(
     _make("dnn-jacobi", "jacobi")
 )
-REGISTRY.register(
-    "dnn-gauss-seidel", "train the DNN, then Gauss-Seidel from its prediction", OPTIONS
-)(_make("dnn-gauss-seidel", "gauss-seidel"))
+dnn_gauss_seidel = method("train the DNN, then Gauss-Seidel from its prediction", OPTIONS)(
+    _make("dnn-gauss-seidel", "gauss-seidel")
+)

@@ -12,7 +12,7 @@ The design, and why (measurements in README.md and NOTES.md):
   frequencies, and the smoother only the upper half: on a single fine grid
   (``levels=1``, the two-level scheme in NOTES.md) the band between them
   converges slowly, and more slowly on finer grids. So the learned space
-  serves the *coarsest* grid of a hierarchy (:mod:`hybrid.multilevel`) on
+  serves the *coarsest* grid of a hierarchy (:mod:`solvers.multigrid`) on
   which every band of frequencies is high somewhere and is smoothed there.
 * ``neural-twolevel`` iterates the cycle; the correction that comes from the
   coarse grids is scaled by its energy-optimal step, so each cycle is a
@@ -34,15 +34,17 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.linalg as sla
 
-from hybrid import REGISTRY
-from hybrid.multilevel import VCycle, build_levels
 from hybrid.neural_basis import a_orthonormalize, import_torch, train_basis
 from problems import Grid
-from problems._numba import warm_up
-from solvers.krylov import compile_kernels, pcg
-from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
+from solvers.krylov import pcg
+from solvers.multigrid import Multigrid
+from solvers.multigrid.cycle import gauss_seidel as _smooth
+from solvers.multigrid.solver import OPTIONS as MG_OPTIONS
+from solvers.multigrid.solver import positive_int as _positive_int
+from solvers.multigrid.solver import stationary
+from solvers.recording import Recorder, make_result
+from solvers.registry import make_settings, method
 
 COARSE_KINDS = ("neural", "direct")
 #: Cycles of ``neural-twolevel`` when ``maxiter`` is not given.
@@ -50,10 +52,7 @@ MAXITER = 500
 INITIAL_KINDS = ("dnn", "zero")
 
 OPTIONS = {
-    "levels": "'auto' (default: coarsen to about `coarsest` points per axis) or the number of"
-    " grids; 1 is the two-level method on the fine grid",
-    "coarsest": "smallest points per axis of the hierarchy (default 15)",
-    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
+    **MG_OPTIONS,
     "coarse": "'neural' (default: learned Galerkin space plus smoothing) or 'direct'"
     " (Cholesky of the coarsest operator; an ablation without the network)",
     "coarse_sweeps": "smoothing sweeps around the learned correction on the coarsest grid"
@@ -70,22 +69,6 @@ TWOLEVEL_OPTIONS = {
     "enrich": "add slow correction directions to the learned space (default True)",
     "enrich_above": "residual reduction per cycle above which a cycle enriches (default 0.5)",
 }
-
-
-def _smooth(op, u, rhs, sweeps, direction):
-    import solvers
-
-    solvers.relax(op, u, "gauss-seidel", sweeps, rhs=rhs, sweep=direction)
-
-
-def _positive_int(name, value):
-    try:
-        ok = not isinstance(value, bool) and int(value) == value and value >= 1
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 class HybridSolver:
@@ -135,31 +118,23 @@ class HybridSolver:
             raise ValueError(f"coarse must be one of {', '.join(COARSE_KINDS)}; got {coarse!r}")
         if initial not in INITIAL_KINDS:
             raise ValueError(f"initial must be one of {', '.join(INITIAL_KINDS)}; got {initial!r}")
-        if levels != "auto":
-            levels = _positive_int("levels", levels)
         self.problem = problem
-        self.sweeps = _positive_int("sweeps", sweeps)
         self.coarse_sweeps = _positive_int("coarse_sweeps", coarse_sweeps)
         self.coarse = coarse
         self.initial = initial
         if coarse == "neural" or initial == "dnn":
             import_torch()  # once per process, off the clock
         t0 = time.perf_counter()
-        self.levels = build_levels(
+        # the classical hierarchy and cycle (mg-pcg's); the network plugs into its
+        # coarsest solve and its first guess
+        self.mg = Multigrid(
             problem.operator,
-            coarsest=_positive_int("coarsest", coarsest),
-            max_levels=None if levels == "auto" else levels,
+            levels=levels,
+            coarsest=coarsest,
+            sweeps=sweeps,
+            coarse_solve=None if coarse == "direct" else np.zeros_like,
         )
-        # compile (or load) the smoother, operator and transfer kernels: a one-time cost
-        # per process, taken off the setup clock
-        warm = warm_up(
-            lambda: (
-                VCycle(self.levels, _smooth, np.zeros_like, sweeps=1).precondition(
-                    np.zeros(problem.shape)
-                ),
-                compile_kernels(problem.shape),
-            )
-        )
+        self.levels, self.cycle, self.sweeps = self.mg.levels, self.mg.cycle, self.mg.sweeps
         coarse_op = self.levels[-1]
         self.basis_net = None
         self.train_seconds = 0.0
@@ -182,11 +157,10 @@ class HybridSolver:
         if coarse == "neural":
             grid = Grid(coarse_op.shape, problem.grid.lower, problem.grid.upper)
             self.Q = a_orthonormalize(self.basis_net.features(grid), self._apply_coarse)
+            self.mg.set_coarse_solve(self._coarse_solve)
         else:
-            self._cholesky = sla.cho_factor(coarse_op.matrix().toarray())
             self.Q = None
-        self.cycle = VCycle(self.levels, _smooth, self._coarse_solve, sweeps=self.sweeps)
-        self.setup_seconds = time.perf_counter() - t0 - warm
+        self.setup_seconds = time.perf_counter() - t0 - self.mg.warm_seconds
         self.enrichments = 0
         self.note = ""
 
@@ -198,8 +172,6 @@ class HybridSolver:
     def _coarse_solve(self, r: np.ndarray) -> np.ndarray:
         """Symmetric approximate inverse on the coarsest grid."""
         op = self.levels[-1]
-        if self.coarse == "direct":
-            return sla.cho_solve(self._cholesky, r.ravel()).reshape(op.shape)
         e = np.zeros(op.shape)
         _smooth(op, e, r, self.coarse_sweeps, "forward")
         e += (self.Q @ (self.Q.T @ (r - op.apply(e)).ravel())).reshape(op.shape)
@@ -260,8 +232,6 @@ class HybridSolver:
         ``method`` is ``"neural-pcg"`` or ``"neural-twolevel"``. The result's
         time axis starts after the setup (``info["setup_seconds"]``).
         """
-        from solvers.registry import make_settings
-
         if method not in ("neural-pcg", "neural-twolevel"):
             raise ValueError(f"method must be 'neural-pcg' or 'neural-twolevel'; got {method!r}")
 
@@ -325,31 +295,18 @@ class HybridSolver:
         )
 
     def _stationary(self, problem, settings, rec, u, enrich, enrich_above):
-        f = problem.f
-        f_norm = float(np.linalg.norm(f)) or 1.0
-        r = problem.residual(u)
-        res = float(np.linalg.norm(r)) / f_norm
-        it = 0
-        stagnation = Stagnation(window=10)
-        while True:
-            if res <= settings.rtol:
-                return u, True, it, ""
-            if stagnation.stalled(res):
-                return u, False, it, stagnation.message()
-            if out_of_budget(settings, it, rec, default_maxiter=MAXITER):
-                return u, False, it, "budget exhausted (maxiter or max_seconds)"
-            if not np.isfinite(res) or res > 1e6:
-                return u, False, it, f"diverged at cycle {it}: relative residual {res:.3g}"
-            before = u.copy() if enrich else None
+        before = [None]
+
+        def step(u, f):
+            before[0] = u.copy() if enrich else None
             self.step(u, f)
-            r = problem.residual(u)
-            new_res = float(np.linalg.norm(r)) / f_norm
-            it += 1
-            if enrich and new_res > enrich_above * res:
-                self.enrich(u - before)
-            res = new_res
-            if rec.due(it):
-                rec.record(it, u, r)
+
+        def after(res_before, res_after):
+            # a cycle that reduced the residual too little adds its direction to Q
+            if enrich and res_after > enrich_above * res_before:
+                self.enrich(u - before[0])
+
+        return stationary(problem, settings, rec, u, step, maxiter=MAXITER, after=after)
 
     def step(self, u: np.ndarray, f: np.ndarray) -> np.ndarray:
         """One cycle on ``A u = f`` in place; its coarse correction takes the energy-optimal step.
@@ -374,12 +331,11 @@ class HybridSolver:
         return u
 
 
-@REGISTRY.register(
-    "neural-twolevel",
+@method(
     "multilevel cycles whose coarsest space is a network's features; energy-monotone",
     TWOLEVEL_OPTIONS,
 )
-def _neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options):
+def neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options):
     hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
     recorded = {**options, "enrich": enrich, "enrich_above": enrich_above}
     return hs._run(
@@ -393,10 +349,8 @@ def _neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options
     )
 
 
-@REGISTRY.register(
-    "neural-pcg", "CG preconditioned by the symmetric neural multilevel cycle", OPTIONS
-)
-def _neural_pcg(problem, settings, **options):
+@method("CG preconditioned by the symmetric neural multilevel cycle", OPTIONS)
+def neural_pcg(problem, settings, **options):
     hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)
     return hs._run(
         problem, settings, "neural-pcg", False, 0.5, offset=hs.setup_seconds, options=options

@@ -135,6 +135,11 @@ class Problem:
         return not callable(self.a) and not callable(self.c)
 
     # -- the discrete system ----------------------------------------------------
+    @property
+    def definite(self) -> bool:
+        """Whether ``A`` is symmetric positive definite (``c >= 0`` everywhere)."""
+        return bool((self.operator.c >= 0).all())
+
     @cached_property
     def operator(self) -> Operator:
         faces = []

@@ -7,10 +7,10 @@ True
 Torch is imported only when a DNN method runs.
 """
 
+from solvers.methods import REGISTRY
 from solvers.registry import Registry, Settings
+from solvers.relaxation import relax
 from solvers.result import History, SolveResult
-
-REGISTRY = Registry()
 
 
 def methods() -> list[str]:
@@ -67,10 +67,6 @@ def solve(
         **method_options,
     )
 
-
-# Importing the method modules registers them.
-from solvers import dnn, reference, relaxation  # noqa: E402, F401
-from solvers.relaxation import relax  # noqa: E402
 
 __all__ = [
     "REGISTRY",

@@ -9,11 +9,9 @@ a ``ValueError`` names what differs.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import torch
+
+from solvers.files import write_atomic
 
 FORMAT = 1
 
@@ -30,15 +28,7 @@ def identity(problem, options) -> dict:
 
 
 def save(path: str, payload: dict) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"format": FORMAT, **payload}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: torch.save({"format": FORMAT, **payload}, f))
 
 
 def load(path: str, problem, options) -> dict:

@@ -80,8 +80,7 @@ from typing import Any
 
 import numpy as np
 
-from solvers import REGISTRY
-from solvers.registry import Settings, make_settings
+from solvers.registry import Settings, make_settings, method
 from solvers.result import History, SolveResult
 
 LOSSES = ("discrete", "discrete-energy", "ritz", "pinn")
@@ -386,12 +385,11 @@ def train_network(problem, settings: Settings | None = None, **kwargs) -> Traine
     return train(problem, settings, options)
 
 
-@REGISTRY.register(
-    "dnn",
+@method(
     "a neural network trained on the problem's loss (discrete residual by default)",
     OPTION_DOCS,
 )
-def _dnn(problem, settings, **options):
+def dnn(problem, settings, **options):
     net = train_network(problem, settings, **options)
     return SolveResult(
         problem=problem,

@@ -14,13 +14,13 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
-from solvers import REGISTRY
 from solvers.krylov import compile_kernels, pcg
 from solvers.recording import Recorder, make_result
+from solvers.registry import method
 
 
-@REGISTRY.register("direct", "sparse direct solve (SuperLU) of A u = f")
-def _direct(problem, settings):
+@method("sparse direct solve (SuperLU) of A u = f")
+def direct(problem, settings):
     rec = Recorder(problem, settings.record_every, phase="direct")
     rec.record(0, np.zeros(problem.shape) if settings.x0 is None else settings.x0)
     rec.restart_clock()
@@ -31,8 +31,8 @@ def _direct(problem, settings):
     )
 
 
-@REGISTRY.register("dst", "fast Poisson solver by the sine transform (constant a and c only)")
-def _dst(problem, settings):
+@method("fast Poisson solver by the sine transform (constant a and c only)")
+def dst(problem, settings):
     if not problem.is_constant_coefficient:
         raise ValueError(
             f"method 'dst' needs constant coefficients, but {problem.name} has variable a or c;"
@@ -69,12 +69,11 @@ def reference_coefficients(problem, reference="mean") -> tuple[float, float]:
     return a_ref, float(problem.operator.c.mean())
 
 
-@REGISTRY.register(
-    "dst-pcg",
+@method(
     "CG preconditioned by the constant-coefficient DST solve",
     {"reference": "reference coefficient: 'mean' (default), 'geometric' or a number"},
 )
-def _dst_pcg(problem, settings, reference="mean"):
+def dst_pcg(problem, settings, reference="mean"):
     a_ref, c_ref = reference_coefficients(problem, reference)
     rec = Recorder(problem, settings.record_every, settings.maxiter, phase="dst-pcg")
     zero = np.zeros(problem.shape)
@@ -100,15 +99,14 @@ def _dst_pcg(problem, settings, reference="mean"):
 AMG_KINDS = ("rs", "sa")
 
 
-@REGISTRY.register(
-    "amg",
+@method(
     "algebraic multigrid from PyAMG (Ruge-Stuben V-cycles by default)",
     {
         "kind": "'rs' (Ruge-Stuben, default) or 'sa' (smoothed aggregation)",
         "accel": "None (stand-alone cycles, default) or 'cg'",
     },
 )
-def _amg(problem, settings, kind="rs", accel=None):
+def amg(problem, settings, kind="rs", accel=None):
     try:
         import pyamg
     except ImportError:  # pragma: no cover - pyamg is a test dependency

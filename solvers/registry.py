@@ -89,29 +89,53 @@ def make_settings(
 
 @dataclass(frozen=True)
 class Method:
-    """A registered method."""
+    """A method: its ``run(problem, settings, **options)``, a one-line summary and the
+    options it accepts (name -> doc). Its ``name`` is given by the method table."""
 
     name: str
     run: Callable[..., Any]
     summary: str
     options: dict[str, str]
 
+    def __call__(self, problem, settings, **options):
+        return self.run(problem, settings, **options)
+
+
+def method(summary: str, options: dict[str, str] | None = None):
+    """Decorator: make ``run`` a :class:`Method` (named later, by a method table)."""
+
+    def wrap(run) -> Method:
+        return Method("", run, summary, dict(options or {}))
+
+    return wrap
+
 
 class Registry:
-    """Name -> :class:`Method`, optionally falling back to a parent registry."""
+    """Name -> :class:`Method`, built from a package's method table.
 
-    def __init__(self, parent: Registry | None = None):
+    Parameters
+    ----------
+    table : dict of str -> Method, or iterable of (name, Method) pairs
+        The package's methods under their public names.
+    parent : Registry, optional
+        The registry below (the hybrids extend the solvers'); a name already
+        there is an error, as is a name given twice.
+
+    >>> noop = method("does nothing")(lambda problem, settings: None)
+    >>> Registry([("a", noop), ("a", noop)])
+    Traceback (most recent call last):
+    ...
+    ValueError: method name 'a' is given twice
+    """
+
+    def __init__(self, table=(), parent: Registry | None = None):
         self.parent = parent
         self._methods: dict[str, Method] = {}
-
-    def register(self, name: str, summary: str, options: dict[str, str] | None = None):
-        """Decorator: register ``run`` under ``name`` with its accepted ``options``."""
-
-        def wrap(run):
-            self._methods[name] = Method(name, run, summary, dict(options or {}))
-            return run
-
-        return wrap
+        pairs = table.items() if isinstance(table, dict) else table
+        for name, m in pairs:
+            if name in self._methods or (parent is not None and name in parent.names()):
+                raise ValueError(f"method name {name!r} is given twice")
+            self._methods[name] = Method(name, m.run, m.summary, dict(m.options))
 
     def names(self) -> list[str]:
         own = set(self._methods)

@@ -66,13 +66,14 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from tqdm import tqdm
 
 from problems._numba import PARALLEL_THRESHOLD, warm_up
 from problems.operators import Operator
 from problems.problem import Problem
-from solvers import REGISTRY
 from solvers import _relaxation_kernels as _k
 from solvers.recording import Recorder, make_result, out_of_budget
+from solvers.registry import method
 
 METHODS = (
     "jacobi",
@@ -597,37 +598,38 @@ def _run(method: str, problem, settings, options: dict):
 def _progress(settings, method):
     if not settings.progress:
         return None
-    from tqdm import tqdm
-
     return tqdm(total=settings.maxiter, desc=method, unit="sweep")
 
 
-def _register(name: str, summary: str, options: dict[str, str]):
-    @REGISTRY.register(name, summary, options)
+def _relaxation_method(name: str, summary: str, options: dict[str, str] | None = None):
     def run(problem, settings, **opts):
         return _run(name, problem, settings, opts)
 
-    run.__name__ = run.__qualname__ = "_" + name.replace("-", "_")
+    run.__name__ = run.__qualname__ = name.replace("-", "_")
     run.__doc__ = f"Run ``{name}`` to ``settings.rtol``: {summary}."
-    return run
+    return method(summary, options)(run)
 
 
 _OMEGA_DOC = "relaxation weight in (0, 2)"
 _SWEEP_DOC = "'forward' (default), 'backward' or 'symmetric' (forward then backward)"
-_register("jacobi", "Jacobi relaxation, u += D^-1 (f - A u)", {})
-_register(
+jacobi = _relaxation_method("jacobi", "Jacobi relaxation, u += D^-1 (f - A u)")
+weighted_jacobi = _relaxation_method(
     "weighted-jacobi",
     "damped Jacobi, u += omega D^-1 (f - A u)",
     {"omega": _OMEGA_DOC + "; default 2/3 in 1D, 4/5 in 2D"},
 )
-_register("gauss-seidel", "lexicographic Gauss-Seidel", {"sweep": _SWEEP_DOC})
-_register("symmetric-gauss-seidel", "Gauss-Seidel, a forward then a backward sweep", {})
-_register(
+gauss_seidel = _relaxation_method(
+    "gauss-seidel", "lexicographic Gauss-Seidel", {"sweep": _SWEEP_DOC}
+)
+symmetric_gauss_seidel = _relaxation_method(
+    "symmetric-gauss-seidel", "Gauss-Seidel, a forward then a backward sweep"
+)
+red_black = _relaxation_method(
     "red-black",
     "Gauss-Seidel in red-black (checkerboard) order; omega != 1 gives red-black SOR",
     {"omega": _OMEGA_DOC + "; default 1"},
 )
-_register(
+sor = _relaxation_method(
     "sor",
     "successive over-relaxation (lexicographic)",
     {

@@ -7,10 +7,8 @@ written atomically (temporary file in the same folder, then rename).
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from problems.spectrum import BANDS
-
-VERSION = "0.1.0"
+from solvers.files import VERSION, jsonable, write_json_atomic, write_npz_atomic
 
 
 @dataclass(frozen=True)
@@ -164,9 +161,9 @@ class SolveResult:
                 "name": p.name,
                 "dim": p.dim,
                 "shape": list(p.shape),
-                "params": _jsonable(p.params),
+                "params": jsonable(p.params),
             },
-            "method": {"name": self.method, "options": _jsonable(self.options)},
+            "method": {"name": self.method, "options": jsonable(self.options)},
             "converged": bool(self.converged),
             "iterations": int(self.iterations),
             "seconds": float(self.seconds),
@@ -177,7 +174,7 @@ class SolveResult:
             "seed": int(self.seed),
             "version": VERSION,
             "message": self.message,
-            "info": _jsonable(self.info),
+            "info": jsonable(self.info),
             "interrupted": bool(self.interrupted),
         }
 
@@ -201,39 +198,3 @@ class SolveResult:
         write_npz_atomic(path.with_suffix(".npz"), arrays)
         write_json_atomic(path, self.to_dict())
         return path
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def write_json_atomic(path: str | os.PathLike, data) -> None:
-    """Write JSON to a temporary file in the same folder, then rename over ``path``."""
-    _atomic(Path(path), lambda f: f.write(json.dumps(data, indent=1).encode()))
-
-
-def write_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    _atomic(Path(path), lambda f: np.savez_compressed(f, **arrays))
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -47,9 +47,10 @@ TRANSFER = (
     "tests/test_concurrency.py",
     "tests/test_contracts.py",
     "tests/test_hybrid_multilevel.py",
+    "tests/test_multigrid.py",
 )
 KERNELS = "solvers/_relaxation_kernels.py"
-TRANSFER_KERNELS = "hybrid/_transfer_kernels.py"
+TRANSFER_KERNELS = "solvers/multigrid/_transfer_kernels.py"
 
 MUTATIONS = [
     # -- the audit's table (issue 16) ------------------------------------------------

@@ -2,7 +2,7 @@
 bad input (one line, exit 2, nothing written), Ctrl-C, config files, and the
 F-Principle reading of Jacobi's and the DNN's per-mode histories.
 
-Most cases call ``hybrid.cli.main(argv)`` in-process (the same code path as the
+Most cases call ``hybrid.app.cli.main(argv)`` in-process (the same code path as the
 console script, minus the interpreter start-up); a few run ``python -m hybrid``
 in a subprocess to check the real process: exit status, no traceback, SIGINT.
 """
@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import hybrid
-from hybrid import results as saved
-from hybrid.cli import main
-from hybrid.compare import Interrupted, compare, first_below
+from hybrid.app import results as saved
+from hybrid.app.cli import main
+from hybrid.app.compare import Interrupted, compare, first_below
 from solvers.recording import Recorder, make_result
 from solvers.registry import Method
 

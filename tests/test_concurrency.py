@@ -15,11 +15,11 @@ import scipy.sparse as sp
 
 import problems
 import problems._numba
-from hybrid import _transfer_kernels as tk
-from hybrid.transfer import Linear, interpolation_matrix, prolong_add, restrict
 from problems import operators
 from solvers import _relaxation_kernels as rk
 from solvers import krylov, relaxation
+from solvers.multigrid import _transfer_kernels as tk
+from solvers.multigrid.transfer import Linear, interpolation_matrix, prolong_add, restrict
 
 #: Sweeps per kernel call and calls per check.
 SWEEPS = 6

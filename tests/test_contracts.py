@@ -20,9 +20,9 @@ from test_relaxation import VARIANTS, gold
 
 import problems
 import problems._numba
-from hybrid.transfer import Nested, interpolation_matrix, transfer
 from problems import Grid, Operator, Problem, spectrum
 from solvers import relaxation
+from solvers.multigrid.transfer import Nested, interpolation_matrix, transfer
 from solvers.relaxation import default_omega, relax
 
 #: Bounded so that the whole module stays within a few seconds; derandomized, so every

@@ -11,8 +11,8 @@ from matplotlib.image import AxesImage
 
 import hybrid
 import problems
-from hybrid import figures
-from hybrid.results import from_solve_result
+from hybrid.app import figures
+from hybrid.app.results import from_solve_result
 
 
 @pytest.fixture(scope="module")

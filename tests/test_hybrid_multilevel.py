@@ -9,8 +9,9 @@ from conftest import CLOCK_JUMP
 import hybrid
 import problems
 from hybrid import HybridSolver
-from hybrid.multilevel import build_levels, coarsen_operator, resample_operator
-from hybrid.transfer import (
+from problems import Grid, Problem
+from solvers.multigrid.hierarchy import build_levels, coarsen_operator, resample_operator
+from solvers.multigrid.transfer import (
     Linear,
     Nested,
     coarse_shape,
@@ -21,7 +22,6 @@ from hybrid.transfer import (
     restrict_reference,
     transfer,
 )
-from problems import Grid, Problem
 
 
 @pytest.mark.parametrize("shape", [(15,), (7, 15)])
@@ -264,10 +264,10 @@ def test_an_unreachable_rtol_stops_as_stagnated_not_forever(method):
 
 
 def test_setup_time_leaves_out_compiling_the_kernels(monkeypatch, slow_first_call):
-    import hybrid.neural
+    import solvers.multigrid.solver as mg
 
-    slow, calls = slow_first_call(hybrid.neural._smooth)
-    monkeypatch.setattr(hybrid.neural, "_smooth", slow)
+    slow, calls = slow_first_call(mg.gauss_seidel)
+    monkeypatch.setattr(mg, "gauss_seidel", slow)
     hs = HybridSolver(problems.get("random2d", n=63), coarse="direct", initial="zero")
     assert len(calls) >= 1
     assert hs.setup_seconds < CLOCK_JUMP, hs.setup_seconds

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import hybrid
 import problems
-from hybrid.cli import main
+from hybrid.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("band_error", "convergence", "modal_error", "solution")

@@ -1,7 +1,7 @@
 r"""Figures of a run or a comparison, frequency by frequency.
 
 Each ``*_figure`` function takes a list of results (``SolveResult`` or
-:class:`hybrid.results.SavedResult`, the same figures either way) and returns
+:class:`hybrid.app.results.SavedResult`, the same figures either way) and returns
 a matplotlib ``Figure``; :func:`save` writes one (atomically, with no
 timestamps, so the same results give the same bytes) and :func:`draw_all`
 writes them all as ``NAME.FMT``:
@@ -33,8 +33,6 @@ no global backend switch); files are written atomically.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +42,10 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from hybrid.compare import mode_label
-from hybrid.results import SavedResult, from_solve_result
+from hybrid.app.compare import mode_label
+from hybrid.app.results import SavedResult, from_solve_result
 from problems.spectrum import BANDS
+from solvers.files import write_atomic
 
 FORMATS = ("png", "pdf", "svg")
 BAND_COLOURS = {"low": "tab:blue", "mid": "tab:green", "high": "tab:red"}
@@ -77,15 +76,12 @@ def save(fig: Figure, path, fmt: str = "png") -> Path:
         raise ValueError(f"figure format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     path = Path(path)
     FigureCanvasAgg(fig)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".{fmt}")
-    os.close(fd)
-    try:
+
+    def write(f):
         with rc_context({"svg.hashsalt": "fpsolve"}):  # stable SVG ids
-            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_metadata(fmt))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            fig.savefig(f, format=fmt, dpi=DPI, metadata=_metadata(fmt))
+
+    write_atomic(path, write)
     return path
 
 

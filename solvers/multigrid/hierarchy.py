@@ -1,9 +1,9 @@
-r"""A hierarchy of nested grids with a symmetric V-cycle and a pluggable coarsest solve.
+r"""A hierarchy of grids: rediscretised coarse operators, nested or with one non-nested step.
 
 Why a hierarchy: a smoother damps frequencies ``k > n/2`` and a small
 coarse space (here: a network's features) spans only the lowest ones; the
 frequencies in between converge at the smoother's slow rate, and there are
-more of them the finer the grid (NOTES.md: the two-level neural method
+more of them the finer the grid (the two-level neural method of 0.1
 needed 4x the iterations for 4x the points per axis). Smoothing on every
 grid of the hierarchy ``n -> (n - 1)/2 -> ...`` gives each band of
 frequencies a grid on which it is high, so the rate no longer depends on
@@ -18,33 +18,19 @@ keep the 5-point structure, so the same numba smoothers serve every level.
 A grid whose size is not ``2^k - 1`` on some axis first takes one
 non-nested step to a ``2^k - 1`` grid (:func:`nesting_size`): its operator
 is resampled (``log a`` and ``c`` interpolated linearly to the coarse faces
-and points) and the transfer is :class:`hybrid.transfer.Linear`; below it
+and points) and the transfer is :class:`solvers.multigrid.transfer.Linear`; below it
 every step nests.
-
-The V-cycle on level ``l`` for ``A_l u = b``:
-
-.. math::
-
-    u \leftarrow S_l^{\nu}(u), \quad
-    u \leftarrow u + P\, V_{l+1}(R (b - A_l u)), \quad
-    u \leftarrow (S_l^{*})^{\nu}(u)
-
-with ``S`` a forward and ``S^*`` the backward Gauss-Seidel sweep and
-``R = P^T / 2^d``, so with a symmetric coarsest solve the cycle is a
-symmetric preconditioner (usable inside CG).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 
-from hybrid.transfer import coarse_shape, transfer
 from problems import Operator
+from solvers.multigrid.transfer import coarse_shape
 
 
 def _harmonic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -156,53 +142,3 @@ def build_levels(op: Operator, coarsest: int = 15, max_levels: int | None = None
             break
         levels.append(coarsen_operator(fine) if nested else resample_operator(fine, shape))
     return levels
-
-
-Smoother = Callable[[Operator, np.ndarray, np.ndarray, int, str], None]
-
-
-class VCycle:
-    """A symmetric V-cycle over ``levels`` with ``coarse_solve`` on the last one.
-
-    Parameters
-    ----------
-    levels : list of Operator
-        Fine to coarse (:func:`build_levels`).
-    smooth : callable
-        ``smooth(op, u, rhs, sweeps, direction)``, in place;
-        ``direction`` is ``"forward"`` or ``"backward"``.
-    coarse_solve : callable
-        ``e = coarse_solve(r)`` on the coarsest level; symmetric and linear
-        for the cycle to be a symmetric preconditioner.
-    sweeps : int
-        Pre- and post-smoothing sweeps on each level but the coarsest.
-    """
-
-    def __init__(self, levels, smooth: Smoother, coarse_solve, sweeps: int = 2):
-        self.levels = levels
-        self.smooth = smooth
-        self.coarse_solve = coarse_solve
-        self.sweeps = sweeps
-        self._scratch = [np.empty(op.shape) for op in levels]
-        #: ``transfers[l]`` moves between levels ``l`` and ``l + 1``.
-        self.transfers = [transfer(a.shape, b.shape) for a, b in itertools.pairwise(levels)]
-
-    def __call__(self, b: np.ndarray, u: np.ndarray | None = None, level: int = 0) -> np.ndarray:
-        """Apply one cycle to ``A_level u = b`` (from ``u``, or zero), returning ``u``."""
-        op = self.levels[level]
-        if level == len(self.levels) - 1:
-            if u is None:
-                return self.coarse_solve(b)
-            return u + self.coarse_solve(b - op.apply(u))
-        u = np.zeros(op.shape) if u is None else u
-        self.smooth(op, u, b, self.sweeps, "forward")
-        r = op.apply(u, self._scratch[level])
-        np.subtract(b, r, out=r)
-        t = self.transfers[level]
-        t.prolong_add(self(t.restrict(r), None, level + 1), u)
-        self.smooth(op, u, b, self.sweeps, "backward")
-        return u
-
-    def precondition(self, r: np.ndarray) -> np.ndarray:
-        """``B r``: one cycle from zero (the symmetric preconditioner)."""
-        return self(r, None, 0)

@@ -16,7 +16,7 @@ Grids whose size is not ``2^k - 1`` do not nest all the way down. For them
 :class:`Linear` interpolates linearly between any two vertex grids on the
 same domain, with ``R = (h / H)^d P^T`` (which is full weighting when the
 grids nest), so the hierarchy can start with one non-nested step to a
-``2^k - 1`` grid (:func:`hybrid.multilevel.build_levels`).
+``2^k - 1`` grid (:func:`solvers.multigrid.hierarchy.build_levels`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from hybrid import _transfer_kernels as _k
 from problems._numba import PARALLEL_THRESHOLD
+from solvers.multigrid import _transfer_kernels as _k
 
 
 def coarse_shape(shape: tuple[int, ...]) -> tuple[int, ...] | None:

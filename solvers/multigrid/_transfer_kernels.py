@@ -1,4 +1,4 @@
-"""Numba kernels of :mod:`hybrid.transfer` (one pass over the fine grid each)."""
+"""Numba kernels of :mod:`solvers.multigrid.transfer` (one pass over the fine grid each)."""
 
 from __future__ import annotations
 

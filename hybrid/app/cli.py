@@ -11,7 +11,7 @@ Conventions (``DESIGN.md``):
   are written only after the runs end;
 * a run that ends without converging exits 0 and says so;
 * Ctrl-C stops the current method, writes what was recorded with
-  ``"interrupted": true`` and exits 130 (see :mod:`hybrid.compare` for what a
+  ``"interrupted": true`` and exits 130 (see :mod:`hybrid.app.compare` for what a
   partial result holds);
 * ``--config FILE.toml`` holds the same keys as the flags; flags win.
 """
@@ -19,9 +19,7 @@ Conventions (``DESIGN.md``):
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -32,10 +30,12 @@ import numpy as np
 
 import hybrid
 import problems
-from hybrid import config as cfg
-from hybrid.compare import Interrupted, compare, convergence_order, table
+from hybrid.app import config as cfg
+from hybrid.app.compare import Interrupted, compare, convergence_order, table
+from hybrid.app.console import Console, run_record
+from hybrid.app.results import load_dir, write_compare, write_result
+from solvers.files import VERSION
 from solvers.registry import DEVICES, make_settings
-from solvers.result import VERSION
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -403,72 +403,6 @@ def check_out(path: str | os.PathLike) -> Path:
     return path
 
 
-# -- output ------------------------------------------------------------------------
-class _Console:
-    """Messages to stdout, per-record lines and progress to stderr (through tqdm)."""
-
-    def __init__(self, quiet: bool, verbose: bool):
-        self.quiet = quiet
-        self.verbose = verbose and not quiet
-        self.progress = (not quiet) and sys.stderr.isatty()
-        self.method = ""
-
-    def say(self, text: str = "") -> None:
-        print(text, flush=True)
-
-    def note(self, text: str) -> None:
-        if not self.quiet:
-            print(text, flush=True)
-
-    def start(self, method: str) -> None:
-        self.method = method
-        if not self.quiet:
-            print(f"running {method} ...", flush=True)
-
-    def record(self, rec: dict | None) -> None:
-        if not self.verbose or rec is None:
-            return
-        bands = " ".join(f"{b}={rec['band_error'][b]:.2e}" for b in ("low", "mid", "high"))
-        line = (
-            f"[{self.method}] {rec['phase']:>10} it={rec['iteration']:<8d}"
-            f" t={rec['seconds']:9.3f}s res={rec['relative_residual']:.3e}"
-            f" err={rec['relative_error']:.3e} {bands}"
-        )
-        from tqdm import tqdm
-
-        tqdm.write(line, file=sys.stderr)
-
-
-def run_record(command: str, argv, settings: dict, started: float, wall: float) -> dict:
-    """What a result file records about the run, to reproduce it."""
-    import scipy
-
-    return {
-        "command": command,
-        "argv": list(argv),
-        "settings": _jsonable(settings),
-        "seed": settings.get("seed", 0),
-        "version": VERSION,
-        "started_utc": datetime.datetime.fromtimestamp(started, datetime.UTC).isoformat(
-            timespec="seconds"
-        ),
-        "wall_seconds": wall,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-    }
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 # -- commands ----------------------------------------------------------------------
 def cmd_problems(args) -> int:
     if args.name is None:
@@ -538,7 +472,7 @@ def _report(results, console, interrupted: bool) -> None:
 
 def cmd_solve(args, argv) -> int:
     s = resolve(args, "solve")
-    console = _Console(s["quiet"], s["verbose"])
+    console = Console(s["quiet"], s["verbose"])
     p = _problem(s)
     if s["method"] is None:
         raise ValueError(f"--method is required; choose one of: {', '.join(hybrid.methods())}")
@@ -556,11 +490,9 @@ def cmd_solve(args, argv) -> int:
     if out is None:
         console.note("(no --out: nothing written)")
     else:
-        from hybrid.results import load_dir, write_result
-
         written = write_result(out, results[-1], run)
         if s["plot"]:
-            from hybrid import figures
+            from hybrid.app import figures
 
             written += figures.draw_all(load_dir(out), out, s["format"])
         console.say("wrote " + ", ".join(str(w) for w in written))
@@ -569,7 +501,7 @@ def cmd_solve(args, argv) -> int:
 
 def cmd_compare(args, argv) -> int:
     s = resolve(args, "compare")
-    console = _Console(s["quiet"], s["verbose"])
+    console = Console(s["quiet"], s["verbose"])
     p = _problem(s)
     if s["methods"] is None:
         raise ValueError(
@@ -589,11 +521,9 @@ def cmd_compare(args, argv) -> int:
     run = run_record("compare", argv, s, started, time.perf_counter() - t0)
     console.say(table(results))
     _report(results, console, interrupted)
-    from hybrid.results import load_dir, write_compare
-
     written = write_compare(out, results, run)
     if s["plot"]:
-        from hybrid import figures
+        from hybrid.app import figures
 
         written += figures.draw_all(load_dir(out), out, s["format"])
     console.say("wrote " + ", ".join(str(w) for w in written))
@@ -601,10 +531,10 @@ def cmd_compare(args, argv) -> int:
 
 
 def cmd_demo(args, argv) -> int:
-    from hybrid import demo
+    from hybrid.app import demo
 
     s = resolve(args, "demo")
-    console = _Console(s["quiet"], s["verbose"])
+    console = Console(s["quiet"], s["verbose"])
     out = check_out(s["out"])
     return demo.run(
         out,
@@ -618,8 +548,7 @@ def cmd_demo(args, argv) -> int:
 
 
 def cmd_plot(args) -> int:
-    from hybrid import figures
-    from hybrid.results import load_dir
+    from hybrid.app import figures  # matplotlib loads only for commands that draw
 
     results = load_dir(args.dir)
     out = check_out(args.out) if args.out else Path(args.dir)

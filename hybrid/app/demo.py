@@ -19,7 +19,10 @@ from pathlib import Path
 
 import hybrid
 import problems
-from hybrid.compare import Interrupted, compare, convergence_order, table
+from hybrid.app import figures
+from hybrid.app.compare import Interrupted, compare, convergence_order, table
+from hybrid.app.console import Console, run_record
+from hybrid.app.results import load_dir, write_compare
 
 #: The hybrid to show, best first: the first one registered is used.
 HYBRIDS = ("neural-twolevel", "dnn-gauss-seidel")
@@ -80,11 +83,7 @@ def run(out, *, quick=False, fmt="png", seed=0, device="auto", console=None, arg
     ``console`` is the CLI's output object (``say``, ``note``, ``start``,
     ``record``, ``progress``); ``None`` prints plainly.
     """
-    from hybrid import figures
-    from hybrid.cli import _Console, run_record
-    from hybrid.results import load_dir, write_compare
-
-    console = console or _Console(quiet=False, verbose=False)
+    console = console or Console(quiet=False, verbose=False)
     plan = QUICK if quick else FULL
     p = problems.get("paper1d", n=plan.n)
     names = methods(console.note)
