@@ -31,6 +31,11 @@ def threads():
     Solvers read the thread count when they first see an operator, so build the
     problems inside the test.
     """
+    if numba.config.NUMBA_NUM_THREADS < CONCURRENCY_THREADS:  # set outside, before pytest
+        pytest.fail(
+            f"the concurrency tests need NUMBA_NUM_THREADS >= {CONCURRENCY_THREADS},"
+            f" got {numba.config.NUMBA_NUM_THREADS} (unset it, or raise it)"
+        )
     before = numba.get_num_threads()
     numba.set_num_threads(CONCURRENCY_THREADS)
     yield CONCURRENCY_THREADS

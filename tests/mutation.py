@@ -9,9 +9,11 @@ most of them numba compiling the mutated modules)::
     .venv/bin/python tests/mutation.py --list          # names only
     .venv/bin/python tests/mutation.py jacobi-halo bands-min
 
-Exit status: 0 when every mutation was killed, 1 when some survived, 2 when a
-mutation no longer applies (its ``old`` text is not in the file exactly once: update
-the list when the code moves). A new kernel gets its mutations here.
+First a control run: the unmutated copy must pass the same tests (else a flaky or
+red suite would "kill" every mutation). Exit status: 0 when every mutation was
+killed, 1 when some survived, 2 when the control fails or a mutation no longer
+applies (its ``old`` text is not in the file exactly once: update the list when
+the code moves). A new kernel gets its mutations here.
 
 Not collected by pytest (the name does not start with ``test_``).
 """
@@ -265,6 +267,11 @@ def main(argv=None) -> int:
     parser.add_argument("names", nargs="*", help="run only these mutations")
     parser.add_argument("--list", action="store_true", help="list the mutations and exit")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per mutation")
+    parser.add_argument(
+        "--no-control",
+        action="store_true",
+        help="skip the control run (the unmutated copy must pass the same tests)",
+    )
     args = parser.parse_args(argv)
     chosen = [m for m in MUTATIONS if not args.names or m.name in args.names]
     unknown = set(args.names) - {m.name for m in MUTATIONS}
@@ -282,6 +289,15 @@ def main(argv=None) -> int:
                 _check_applies(m, base)
             except LookupError as error:
                 print(f"mutation.py: {error}", file=sys.stderr)
+                return 2
+        if not args.no_control:  # a failure must come from the mutation, not a red suite
+            tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
+            control = Mutation("(control)", "", "", "", tests, "the unmutated copy")
+            verdict, seconds, tail = run(control, base, args.timeout)
+            print(f"{'(control: no mutation)':28} {verdict:9} {seconds:6.1f} s", flush=True)
+            if verdict != "SURVIVED":
+                print("    " + tail.replace("\n", "\n    "), file=sys.stderr)
+                print("mutation.py: the unmutated copy fails its tests", file=sys.stderr)
                 return 2
         survivors = []
         for m in chosen:
