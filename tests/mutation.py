@@ -294,7 +294,8 @@ def main(argv=None) -> int:
             tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
             control = Mutation("(control)", "", "", "", tests, "the unmutated copy")
             verdict, seconds, tail = run(control, base, args.timeout)
-            print(f"{'(control: no mutation)':28} {verdict:9} {seconds:6.1f} s", flush=True)
+            passed = "passed" if verdict == "SURVIVED" else verdict
+            print(f"{'(control: no mutation)':28} {passed:9} {seconds:6.1f} s", flush=True)
             if verdict != "SURVIVED":
                 print("    " + tail.replace("\n", "\n    "), file=sys.stderr)
                 print("mutation.py: the unmutated copy fails its tests", file=sys.stderr)
