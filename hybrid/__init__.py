@@ -31,6 +31,7 @@ def solve(
     seed=0,
     device="auto",
     progress=False,
+    errors="auto",
     **method_options,
 ) -> solvers.SolveResult:
     """Solve ``problem`` with any method of :func:`methods`.
@@ -49,6 +50,7 @@ def solve(
         seed=seed,
         device=device,
         progress=progress,
+        errors=errors,
         **method_options,
     )
 

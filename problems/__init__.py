@@ -9,6 +9,7 @@ This package imports no torch.
 """
 
 from problems import spectrum
+from problems.arrays import from_arrays, load_arrays
 from problems.catalogue import describe, entry, get, names
 from problems.grid import Grid
 from problems.operators import Operator, constant_eigenvalues
@@ -23,7 +24,9 @@ __all__ = [
     "constant_eigenvalues",
     "describe",
     "entry",
+    "from_arrays",
     "get",
+    "load_arrays",
     "names",
     "spectrum",
 ]

@@ -30,6 +30,7 @@ def solve(
     seed=0,
     device="auto",
     progress=False,
+    errors="auto",
     **method_options,
 ) -> SolveResult:
     """Solve ``problem`` with ``method`` (one of :func:`methods`).
@@ -50,6 +51,12 @@ def solve(
     device : {"auto", "cpu", "cuda"}
     progress : bool
         Show a progress bar.
+    errors : {"auto", True, False}
+        Track the error against ``u_ref = A^{-1} f`` in the history (relative,
+        per-mode, band and error spectrum). ``"auto"``: only where ``u_ref``
+        is cheap (constant coefficients, at most 2^16 unknowns, or already
+        computed); elsewhere the error fields are NaN and no reference is
+        computed. The residual history and spectrum are always complete.
     **method_options
         The method's own options; unknown ones raise ``ValueError``.
     """
@@ -64,6 +71,7 @@ def solve(
         seed=seed,
         device=device,
         progress=progress,
+        errors=errors,
         **method_options,
     )
 

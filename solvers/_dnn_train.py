@@ -81,17 +81,7 @@ def torch_state(threads: int | None):
 
 def _head(h: History, count: int) -> History:
     """The first ``count`` records of ``h``."""
-    return History(
-        iteration=h.iteration[:count],
-        seconds=h.seconds[:count],
-        relative_residual=h.relative_residual[:count],
-        relative_error=h.relative_error[:count],
-        modes=h.modes,
-        modal_error=h.modal_error[:count],
-        band_error={b: v[:count] for b, v in h.band_error.items()},
-        phase=h.phase[:count],
-        events=[e for e in h.events if e["iteration"] <= h.iteration[max(count - 1, 0)]],
-    )
+    return h.head(count)
 
 
 class _Checks:

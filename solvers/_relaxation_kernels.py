@@ -106,8 +106,16 @@ def _jacobi_row(out, up, cur, down, f, ax, ay, dinv, i, ihx2, ihy2, omega, varia
 
 
 @jit
-def _colour_row(u, rhs, ax, ay, dinv, i, start, ihx2, ihy2, omega, zeros, variable):
-    """Gauss-Seidel update of the points ``j = start, start + 2, ...`` of row ``i``."""
+def _colour_row(u, rhs, ax, ay, dinv, i, start, ihx2, ihy2, omega, zeros, variable, tmp):
+    """Gauss-Seidel update of the points ``j = start, start + 2, ...`` of row ``i``.
+
+    Variable coefficients: the weighted Jacobi value of the *whole* row goes into the
+    row buffer ``tmp`` by the unit-stride loop of Jacobi (which vectorises), and only
+    every other value is stored. The points of the other colour are computed for
+    nothing, but twice the arithmetic in SIMD lanes beats a scalar stride-2 loop
+    (the values of this colour need only the other colour's, so they are the
+    Gauss-Seidel ones).
+    """
     nx, ny = u.shape
     cur = u[i]
     up = u[i - 1] if i > 0 else zeros
@@ -141,51 +149,30 @@ def _colour_row(u, rhs, ax, ay, dinv, i, start, ihx2, ihy2, omega, zeros, variab
         if (m & 1) == start:
             cur[m] = keep * cur[m] + (f[m] + wx * (up[m] + down[m]) + wy * cur[m - 1]) * odinv
         return
-    aw = ax[i]
-    ae = ax[i + 1]
-    ayr = ay[i]
-    dr = dinv[i]
-    if ny == 1:
-        if start == 0:
-            v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, 0, 0.0, 0.0, ihx2, ihy2)
-            cur[0] = keep * cur[0] + omega * v
-        return
-    if start == 0:
-        v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, 0, 0.0, cur[1], ihx2, ihy2)
-        cur[0] = keep * cur[0] + omega * v
-        for j in range(2, ny - 1, 2):
-            v = _var_jacobi_value(
-                f, up, down, aw, ae, ayr, dr, j, cur[j - 1], cur[j + 1], ihx2, ihy2
-            )
-            cur[j] = keep * cur[j] + omega * v
-    else:
-        for j in range(1, ny - 1, 2):
-            v = _var_jacobi_value(
-                f, up, down, aw, ae, ayr, dr, j, cur[j - 1], cur[j + 1], ihx2, ihy2
-            )
-            cur[j] = keep * cur[j] + omega * v
-    m = ny - 1
-    if (m & 1) == start:
-        v = _var_jacobi_value(f, up, down, aw, ae, ayr, dr, m, cur[m - 1], 0.0, ihx2, ihy2)
-        cur[m] = keep * cur[m] + omega * v
+    _jacobi_row(tmp, up, cur, down, f, ax, ay, dinv, i, ihx2, ihy2, omega, True)
+    for j in range(start, ny, 2):
+        cur[j] = tmp[j]
 
 
 @jit
-def _red_black_rows(u, rhs, ax, ay, dinv, i, ihx2, ihy2, omega, zeros, variable):
-    """The red points of row ``i`` and the black points of row ``i - 1`` (``i >= 1``).
+def _red_black_rows(u, rhs, ax, ay, dinv, i, ihx2, ihy2, omega, zeros, variable, parity, tmp):
+    """The first colour's points of row ``i`` and the second's of row ``i - 1`` (``i >= 1``).
+
+    The first colour is red (``i + j`` even) for ``parity = 0`` and black for ``1``.
 
     Constant coefficients: one pass along ``j`` updates red ``(i, j)`` and then black
     ``(i - 1, j)``, whose red neighbours ``(i - 2, j)``, ``(i - 1, j -+ 1)`` and
     ``(i, j)`` are all new by then, so the rows are streamed once.
     """
+    start = (i + parity) & 1
     if variable:
-        _colour_row(u, rhs, ax, ay, dinv, i, i & 1, ihx2, ihy2, omega, zeros, True)
-        _colour_row(u, rhs, ax, ay, dinv, i - 1, i & 1, ihx2, ihy2, omega, zeros, True)
+        _colour_row(u, rhs, ax, ay, dinv, i, start, ihx2, ihy2, omega, zeros, True, tmp)
+        _colour_row(u, rhs, ax, ay, dinv, i - 1, start, ihx2, ihy2, omega, zeros, True, tmp)
         return
     nx, ny = u.shape
     if ny == 1:
-        _colour_row(u, rhs, ax, ay, dinv, i, i & 1, ihx2, ihy2, omega, zeros, False)
-        _colour_row(u, rhs, ax, ay, dinv, i - 1, i & 1, ihx2, ihy2, omega, zeros, False)
+        _colour_row(u, rhs, ax, ay, dinv, i, start, ihx2, ihy2, omega, zeros, False, tmp)
+        _colour_row(u, rhs, ax, ay, dinv, i - 1, start, ihx2, ihy2, omega, zeros, False, tmp)
         return
     cur = u[i]
     up = u[i - 1]
@@ -197,7 +184,6 @@ def _red_black_rows(u, rhs, ax, ay, dinv, i, ihx2, ihy2, omega, zeros, variable)
     wx = ax[0, 0] * ihx2
     wy = ay[0, 0] * ihy2
     odinv = omega * dinv[0, 0]
-    start = i & 1
     # Literal loop starts let the compiler see that j - 1 >= 0 (no index wraparound).
     if start == 0:
         cur[0] = keep * cur[0] + (f[0] + wx * (up[0] + down[0]) + wy * cur[1]) * odinv
@@ -408,30 +394,58 @@ def _make_jacobi_2d(parallel):
 def _make_red_black_2d(parallel):
     loop = prange if parallel else range
 
-    def red_black_2d(u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, sweeps, nb, zeros):
-        """``sweeps`` red-black SOR sweeps in place (red: ``i + j`` even), ``nb`` row blocks."""
+    def red_black_2d(u, rhs, ax, ay, dinv, ihx2, ihy2, omega, variable, sweeps, work, parity):
+        """``sweeps`` red-black SOR sweeps in place (red: ``i + j`` even).
+
+        ``parity = 0``: red then black; ``1``: black then red (the backward sweep).
+        ``work`` has ``1 + nb`` rows for ``nb`` blocks of rows: row 0 zeros, then one
+        row buffer per block.
+        """
         nx = u.shape[0]
+        nb = work.shape[0] - 1
+        zeros = work[0]
         for _ in range(sweeps):
             for b in loop(nb):
+                tmp = work[1 + b]
                 start = b * nx // nb
                 stop = (b + 1) * nx // nb
                 # red points of row i (j = i mod 2), then the black points of row i - 1,
                 # whose red neighbours in rows i - 2, i - 1, i are all new by then.
                 for i in range(start, min(start + 2, stop)):
-                    _colour_row(u, rhs, ax, ay, dinv, i, i & 1, ihx2, ihy2, omega, zeros, variable)
+                    start_i = (i + parity) & 1
+                    _colour_row(
+                        u, rhs, ax, ay, dinv, i, start_i, ihx2, ihy2, omega, zeros, variable, tmp
+                    )
                 for i in range(start + 2, stop):
-                    _red_black_rows(u, rhs, ax, ay, dinv, i, ihx2, ihy2, omega, zeros, variable)
+                    _red_black_rows(
+                        u, rhs, ax, ay, dinv, i, ihx2, ihy2, omega, zeros, variable, parity, tmp
+                    )
             # The black points of each block's first and last row need red values of
             # the neighbouring blocks.
             for b in loop(nb):
+                tmp = work[1 + b]
                 start = b * nx // nb
                 stop = (b + 1) * nx // nb
+                first = (start + 1 + parity) & 1
                 _colour_row(
-                    u, rhs, ax, ay, dinv, start, (start + 1) & 1, ihx2, ihy2, omega, zeros, variable
+                    u, rhs, ax, ay, dinv, start, first, ihx2, ihy2, omega, zeros, variable, tmp
                 )
                 if stop - 1 > start:
+                    last = (stop + parity) & 1
                     _colour_row(
-                        u, rhs, ax, ay, dinv, stop - 1, stop & 1, ihx2, ihy2, omega, zeros, variable
+                        u,
+                        rhs,
+                        ax,
+                        ay,
+                        dinv,
+                        stop - 1,
+                        last,
+                        ihx2,
+                        ihy2,
+                        omega,
+                        zeros,
+                        variable,
+                        tmp,
                     )
 
     return jit(red_black_2d, parallel=parallel)
@@ -527,6 +541,81 @@ red_black_2d = _make_red_black_2d(parallel=False)
 red_black_2d_parallel = _make_red_black_2d(parallel=True)
 residual_2d = _make_residual_2d(parallel=False)
 residual_2d_parallel = _make_residual_2d(parallel=True)
+
+
+# -- Chebyshev-accelerated Jacobi: one step of the three-term recurrence -------------
+@jit
+def _chebyshev_block(xo, x, rhs, ax, ay, dinv, scale, ihx2, ihy2, c1, c2, flags, work, b, nb):
+    """Rows of block ``b`` (of ``nb``) of ``xo <- x + c1 (x - xo) + c2 s (J(x) - x)``.
+
+    ``J(x)`` is the Jacobi value ``D^{-1} (f + (D - A) x)`` (so ``J(x) - x =
+    D^{-1} (f - A x)``), computed into the row buffer ``work[1 + b]``;
+    ``work[0]`` is a row of zeros. ``flags = (variable, scaled, first)``: ``s`` is
+    ``scale[i, j]`` when ``scaled``, else 1; ``first``: ``c1 = 0`` and ``xo`` is not read.
+    """
+    variable, scaled, first = flags
+    nx = x.shape[0]
+    tmp = work[1 + b]
+    zeros = work[0]
+    for i in range(b * nx // nb, (b + 1) * nx // nb):
+        cur = x[i]
+        up = x[i - 1] if i > 0 else zeros
+        down = x[i + 1] if i < nx - 1 else zeros
+        _jacobi_row(tmp, up, cur, down, rhs[i], ax, ay, dinv, i, ihx2, ihy2, 1.0, variable)
+        out = xo[i]
+        if scaled:
+            sr = scale[i]
+            for j in range(cur.shape[0]):
+                out[j] = cur[j] + c2 * sr[j] * (tmp[j] - cur[j])
+        elif first:
+            for j in range(cur.shape[0]):
+                out[j] = cur[j] + c2 * (tmp[j] - cur[j])
+        else:
+            for j in range(cur.shape[0]):
+                out[j] = cur[j] + c1 * (cur[j] - out[j]) + c2 * (tmp[j] - cur[j])
+
+
+def _make_chebyshev_2d(parallel):
+    loop = prange if parallel else range
+
+    def chebyshev_2d(xo, x, rhs, ax, ay, dinv, scale, ihx2, ihy2, c1, c2, flags, work):
+        """One step ``xo <- x + c1 (x - xo) + c2 s D^{-1} (f - A x)``; ``work`` has
+        ``1 + nb`` rows (row 0 zeros), one row buffer per block of rows. Chebyshev:
+        ``s = 1``; l1-Jacobi: ``c1 = 0``, ``s = a_ii / D_{l1,ii}`` (``flags[1]``)."""
+        nb = work.shape[0] - 1
+        for b in loop(nb):
+            _chebyshev_block(
+                xo, x, rhs, ax, ay, dinv, scale, ihx2, ihy2, c1, c2, flags, work, b, nb
+            )
+
+    return jit(chebyshev_2d, parallel=parallel)
+
+
+chebyshev_2d = _make_chebyshev_2d(parallel=False)
+chebyshev_2d_parallel = _make_chebyshev_2d(parallel=True)
+
+
+@jit
+def chebyshev_1d(xo, x, rhs, ax, dinv, scale, ih2, c1, c2, flags):
+    """One step ``xo <- x + c1 (x - xo) + c2 s D^{-1} (f - A x)`` in 1D (see 2D)."""
+    variable, scaled, first = flags
+    n = x.shape[0]
+    w = ax[0] * ih2
+    di = dinv[0]
+    for i in range(n):
+        left = x[i - 1] if i > 0 else 0.0
+        right = x[i + 1] if i < n - 1 else 0.0
+        if variable:
+            jac = (rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2) * dinv[i]
+        else:
+            jac = (rhs[i] + w * (left + right)) * di
+        step = c2 * (jac - x[i])
+        if scaled:
+            step *= scale[i]
+        if first:
+            xo[i] = x[i] + step
+        else:
+            xo[i] = x[i] + c1 * (x[i] - xo[i]) + step
 
 
 # -- 1D -------------------------------------------------------------------------
@@ -630,17 +719,29 @@ def _point_1d(u, rhs, ax, dinv, ih2, omega, variable, i):
 
 
 @jit
-def red_black_1d(u, rhs, ax, dinv, ih2, omega, variable, sweeps):
+def red_black_1d(u, rhs, ax, dinv, ih2, omega, variable, sweeps, parity):
     """``sweeps`` red-black SOR sweeps (red: even ``i``), red ``i`` then black ``i - 1``.
 
     One pass: black ``i - 1`` follows red ``i`` since its red neighbours ``i - 2``
-    and ``i`` are new by then.
+    and ``i`` are new by then. ``parity = 1`` runs black before red (the backward
+    sweep), one colour after the other.
     """
     n = u.shape[0]
     keep = 1.0 - omega
     w = ax[0] * ih2
     odinv = omega * dinv[0]
     for _ in range(sweeps):
+        if parity == 1:
+            for first in (1, 0):  # black (odd i), then red
+                for i in range(first, n, 2):
+                    left = u[i - 1] if i > 0 else 0.0
+                    right = u[i + 1] if i < n - 1 else 0.0
+                    if variable:
+                        v = (rhs[i] + (ax[i] * left + ax[i + 1] * right) * ih2) * dinv[i]
+                        u[i] = keep * u[i] + omega * v
+                    else:
+                        u[i] = keep * u[i] + (rhs[i] + w * (left + right)) * odinv
+            continue
         _point_1d(u, rhs, ax, dinv, ih2, omega, variable, 0)
         # interior pairs: red i (2 <= i <= n - 2) and black i - 1, all neighbours inside
         if variable:

@@ -11,6 +11,8 @@ leaves the old file (or none) in place.
 >>> write_json_atomic(d / "x.json", {"a": np.float64(1.5), "b": (1, float("nan"))})
 >>> (d / "x.json").read_text().split()
 ['{', '"a":', '1.5,', '"b":', '[', '1,', 'null', ']', '}']
+>>> oct((d / "x.json").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+True
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 is for secrets; results are not
         with os.fdopen(fd, "wb") as f:
             write(f)
         os.replace(tmp, path)
@@ -55,6 +58,12 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def jsonable(value):

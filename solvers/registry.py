@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from problems._numba import warm_up
+from solvers.recording import track_errors, tracking
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Settings:
     seed: int
     device: str
     progress: bool
+    errors: bool = False  # resolved: track errors against u_ref (see solvers.recording)
 
     def replace(self, **changes) -> Settings:
         values = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -51,6 +53,7 @@ def make_settings(
     seed=0,
     device="auto",
     progress=False,
+    errors="auto",
 ) -> Settings:
     """Check the common arguments; raise ``ValueError`` naming the bad one."""
     if x0 is not None:
@@ -84,7 +87,19 @@ def make_settings(
         raise ValueError(f"seed must be an integer, got {seed!r}")
     if device not in DEVICES:
         raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
-    return Settings(x0, rtol, maxiter, max_seconds, record_every, int(seed), device, bool(progress))
+    if not (errors is True or errors is False or errors == "auto"):
+        raise ValueError(f"errors must be 'auto', True or False; got {errors!r}")
+    return Settings(
+        x0,
+        rtol,
+        maxiter,
+        max_seconds,
+        record_every,
+        int(seed),
+        device,
+        bool(progress),
+        track_errors(problem, errors),
+    )
 
 
 @dataclass(frozen=True)
@@ -169,4 +184,5 @@ class Registry:
         # Every method and every record applies the operator: compile (or load) that
         # kernel now, before any clock starts and with Ctrl-C held off the compiler.
         warm_up(lambda: problem.apply(np.zeros(problem.shape)))
-        return m.run(problem, settings, **kwargs)
+        with tracking(settings.errors):  # every recorder of this run follows the decision
+            return m.run(problem, settings, **kwargs)

@@ -60,7 +60,6 @@ True
 from __future__ import annotations
 
 import math
-import time
 import weakref
 from dataclasses import dataclass
 
@@ -83,13 +82,19 @@ METHODS = (
     "red-black",
     "sor",
 )
+#: What :func:`relax` accepts besides :data:`METHODS`: smoothers for multigrid cycles.
+SMOOTHERS = (*METHODS, "l1-jacobi", "chebyshev")
 SWEEPS = ("forward", "backward", "symmetric")
+#: The Chebyshev smoother damps the eigenvalues of ``D^{-1} A`` in
+#: ``[CHEBYSHEV_LOWER * upper, upper]``: in 2D, for the Laplacian, exactly the modes
+#: the coarse grid cannot represent (``D^{-1} A >= 1/2`` on them, ``upper ~ 2``).
+CHEBYSHEV_LOWER = 0.25
+#: Lanczos steps behind the Chebyshev smoother's upper bound, and its safety factor.
+LANCZOS_STEPS = 10
+LANCZOS_SAFETY = 1.1
 
 #: A run stops as diverged when its residual exceeds this factor times the initial one.
 DIVERGENCE_FACTOR = 1e6
-#: Measuring a record may cost at most this fraction of the solver's time at the
-#: default cadence (records that would exceed it wait until they fit).
-RECORD_BUDGET = 0.1
 #: The residual is checked after ``clip(iteration // CHECK_DIVISOR, 1, m)`` more sweeps,
 #: ``m = max(MAX_CHECK_INTERVAL, CHECK_WORK // N)`` for ``N`` unknowns: a check costs
 #: about one sweep (plus some microseconds of Python on small grids), so checks add
@@ -108,10 +113,18 @@ WAVEFRONT_BANDS_PER_STRIP = 8
 
 # -- per-operator plans ----------------------------------------------------------
 class _Plan:
-    """What the kernels need from an :class:`~problems.Operator`, prepared once."""
+    """What the kernels need from an :class:`~problems.Operator`, prepared once.
+
+    ``dtype`` is float64 (every public entry) or float32 (the mixed-precision
+    multigrid cycle; :meth:`cast`).
+    """
 
     __slots__ = (
+        "_bounds",
+        "_cast",
+        "_chebyshev",
         "_jacobi_work",
+        "_l1_dinv",
         "_residual",
         "_zeros",
         "ax",
@@ -119,20 +132,24 @@ class _Plan:
         "c",
         "dim",
         "dinv",
+        "dtype",
         "ihx2",
         "ihy2",
         "nthreads",
+        "op",
         "parallel",
         "shape",
         "variable",
         "wavefront",
     )
 
-    def __init__(self, op: Operator):
+    def __init__(self, op: Operator, dtype=np.float64):
+        self.op = weakref.ref(op)
+        self.dtype = dtype = np.dtype(dtype)
         self.shape = tuple(op.shape)
         self.dim = len(self.shape)
-        faces = [np.ascontiguousarray(f, dtype=np.float64) for f in op.faces]
-        self.c = np.ascontiguousarray(op.c, dtype=np.float64)
+        faces = [np.ascontiguousarray(f, dtype=dtype) for f in op.faces]
+        self.c = np.ascontiguousarray(op.c, dtype=dtype)
         self.variable = not (
             all((f == f.flat[0]).all() for f in faces)
             and (self.c == self.c.flat[0]).all()
@@ -141,9 +158,9 @@ class _Plan:
         # 1 / diagonal: per point for variable coefficients, one number otherwise.
         diagonal = op.diagonal()
         if self.variable:
-            self.dinv = np.ascontiguousarray(1.0 / diagonal)
+            self.dinv = np.ascontiguousarray(1.0 / diagonal, dtype=dtype)
         else:
-            self.dinv = np.full((1,) * self.dim, 1.0 / diagonal.flat[0])
+            self.dinv = np.full((1,) * self.dim, 1.0 / diagonal.flat[0], dtype=dtype)
         self.ax = _readonly(faces[0])
         self.ay = _readonly(faces[1]) if self.dim == 2 else self.ax
         self.c = _readonly(self.c)
@@ -154,7 +171,7 @@ class _Plan:
         self.nthreads = numba.get_num_threads()
         self.parallel = self.dim == 2 and size >= PARALLEL_THRESHOLD and self.nthreads > 1
         ny = self.shape[-1]
-        self._zeros = np.zeros(ny)
+        self._zeros = np.zeros(ny, dtype=dtype)
         # Lexicographic Gauss-Seidel in parallel: a wavefront of (band, strip) tiles,
         # one strip per thread, about 8 bands per strip (see gauss_seidel_2d_parallel).
         self.wavefront = None
@@ -167,17 +184,57 @@ class _Plan:
             self.wavefront = (self.nthreads, max(4, -(-self.shape[0] // bands)))
         self._jacobi_work = None
         self._residual = None
+        self._l1_dinv = None
+        self._bounds = None
+        self._chebyshev = None
+        self._cast = {}
+
+    def cast(self, dtype) -> _Plan:
+        """This plan with its arrays in ``dtype`` (itself for its own dtype; cached)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype not in self._cast:
+            op = self.op()
+            if op is None:
+                raise RuntimeError("the operator of this plan no longer exists")
+            self._cast[dtype] = _Plan(op, dtype)
+        return self._cast[dtype]
 
     def jacobi_work(self) -> np.ndarray:
         if self._jacobi_work is None:
             nb = min(self.nthreads, self.shape[0]) if self.parallel else 1
-            self._jacobi_work = np.zeros((1 + 4 * nb, self.shape[1]))
+            self._jacobi_work = np.zeros((1 + 4 * nb, self.shape[1]), dtype=self.dtype)
         return self._jacobi_work
 
     def residual_buffer(self) -> np.ndarray:
         if self._residual is None:
-            self._residual = np.zeros(self.shape)
+            self._residual = np.zeros(self.shape, dtype=self.dtype)
         return self._residual
+
+    def l1_scale(self) -> np.ndarray:
+        """``a_ii / (a_ii + sum_{j != i} |a_ij|)`` at every point (l1-Jacobi's weights)."""
+        if self._l1_dinv is None:
+            op = self.op()
+            scale = op.diagonal() / l1_diagonal(op)
+            self._l1_dinv = _readonly(np.ascontiguousarray(scale, dtype=self.dtype))
+        return self._l1_dinv
+
+    def chebyshev_bounds(self) -> tuple[float, float]:
+        """``(lower, upper)``: the interval of ``D^{-1} A`` the Chebyshev smoother damps."""
+        if self._bounds is None:
+            upper = eigenvalue_bound(self.op())
+            self._bounds = (upper * CHEBYSHEV_LOWER, upper)
+        return self._bounds
+
+    def chebyshev_scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """A second iterate and the kernels' row buffers (``1 + nb`` rows, row 0 zero;
+        red-black uses the latter too)."""
+        if self._chebyshev is None:
+            nb = min(self.nthreads, self.shape[0]) if self.parallel else 1
+            work = np.zeros((1 + nb, self.shape[-1]), dtype=self.dtype)
+            self._chebyshev = (np.zeros(self.shape, dtype=self.dtype), work)
+        return self._chebyshev
 
     def blocks(self) -> int:
         return min(self.nthreads, self.shape[0]) if self.parallel else 1
@@ -193,6 +250,97 @@ def _plan(op: Operator) -> _Plan:
     return plan
 
 
+def l1_diagonal(op: Operator) -> np.ndarray:
+    r"""The l1 row sums ``a_ii + sum_{j != i} |a_ij|`` of ``A``, shape ``op.shape``.
+
+    l1-Jacobi, ``u <- u + D_{l1}^{-1} (f - A u)``, converges for every SPD ``A``
+    (``D_{l1} - A/2`` is SPD); for the 5-point Laplacian it is Jacobi with
+    ``omega = 1/2`` in the interior.
+
+    Examples
+    --------
+    >>> import problems
+    >>> op = problems.get("modes2d", n=3).operator
+    >>> (l1_diagonal(op) * op.h[0] ** 2).tolist()[1]  # interior 8, edge rows fewer
+    [7.0, 8.0, 7.0]
+    """
+    d = op.diagonal()
+    if op.dim == 1:
+        (ax,) = op.faces
+        off = ax.copy()
+        off[0] = off[-1] = 0.0  # no neighbour beyond the boundary
+        return d + (off[:-1] + off[1:]) / op.h[0] ** 2
+    ax, ay = op.faces
+    ax, ay = ax.copy(), ay.copy()
+    ax[0] = ax[-1] = 0.0
+    ay[:, 0] = ay[:, -1] = 0.0
+    hx, hy = op.h
+    return d + (ax[:-1] + ax[1:]) / hx**2 + (ay[:, :-1] + ay[:, 1:]) / hy**2
+
+
+def eigenvalue_bound(op: Operator, steps: int = LANCZOS_STEPS, seed: int = 0) -> float:
+    r"""An upper bound of the spectrum of ``D^{-1} A`` for the Chebyshev smoother.
+
+    ``steps`` Lanczos steps on ``D^{-1/2} A D^{-1/2}`` (same spectrum) give a
+    largest Ritz value ``theta <= lambda_max``, which approaches it from below;
+    the bound is ``min(1.1 theta, g)`` with ``g = max_i D_{l1,ii} / a_ii`` the
+    Gershgorin bound (``<= 2`` for these operators), which no eigenvalue exceeds.
+
+    Examples
+    --------
+    >>> import problems
+    >>> 1.9 < eigenvalue_bound(problems.get("modes2d", n=31).operator) <= 2.0
+    True
+    """
+    d = op.diagonal()
+    if np.any(d <= 0):
+        raise ValueError("the Chebyshev smoother needs a positive diagonal (an SPD operator)")
+    gershgorin = float(np.max(l1_diagonal(op) / d))
+    s = 1.0 / np.sqrt(d)
+    v = np.random.default_rng(seed).standard_normal(op.shape)
+    v /= np.linalg.norm(v)
+    v_old = np.zeros(op.shape)
+    alphas, betas, beta = [], [], 0.0
+    for _ in range(min(steps, v.size)):
+        w = s * op.apply(s * v)
+        alpha = float(np.vdot(v, w))
+        w -= alpha * v + beta * v_old
+        alphas.append(alpha)
+        beta = float(np.linalg.norm(w))
+        if beta <= 1e-12 * abs(alpha):
+            break
+        betas.append(beta)
+        v_old, v = v, w / beta
+    k = len(alphas)
+    T = np.diag(alphas) + np.diag(betas[: k - 1], 1) + np.diag(betas[: k - 1], -1)
+    theta = float(np.linalg.eigvalsh(T)[-1])
+    return min(LANCZOS_SAFETY * theta, gershgorin)
+
+
+def chebyshev_coefficients(lower: float, upper: float, degree: int) -> list[tuple[float, float]]:
+    r"""``(c1, c2)`` of each step ``x <- x + c1 (x - x_old) + c2 D^{-1} (f - A x)``.
+
+    The error after ``degree`` steps is ``p(D^{-1} A) e`` with ``p`` the Chebyshev
+    polynomial scaled to ``[lower, upper]``, ``p(0) = 1`` (Saad, *Iterative
+    methods*, Alg. 12.1): with ``theta = (upper + lower) / 2``,
+    ``delta = (upper - lower) / 2``, ``sigma = theta / delta``, ``rho_0 = 1 / sigma``
+    and ``rho_m = 1 / (2 sigma - rho_{m-1})``, step 0 is ``(0, 1 / theta)`` and
+    step ``m >= 1`` is ``(rho_m rho_{m-1}, 2 rho_m / delta)``.
+
+    >>> chebyshev_coefficients(0.5, 2.0, 2)
+    [(0.0, 0.8), (0.21951219512195122, 0.975609756097561)]
+    """
+    theta, delta = 0.5 * (upper + lower), 0.5 * (upper - lower)
+    sigma = theta / delta
+    rho = 1.0 / sigma
+    steps = [(0.0, 1.0 / theta)]
+    for _ in range(1, degree):
+        new = 1.0 / (2.0 * sigma - rho)
+        steps.append((new * rho, 2.0 * new / delta))
+        rho = new
+    return steps
+
+
 # -- options -------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Spec:
@@ -206,8 +354,10 @@ _SPECS = {
     "weighted-jacobi": _Spec("jacobi", ("omega",)),
     "gauss-seidel": _Spec("gauss-seidel", ("sweep",)),
     "symmetric-gauss-seidel": _Spec("gauss-seidel", (), "symmetric"),
-    "red-black": _Spec("red-black", ("omega",)),
+    "red-black": _Spec("red-black", ("omega", "sweep")),
     "sor": _Spec("gauss-seidel", ("omega", "sweep")),
+    "l1-jacobi": _Spec("l1-jacobi", ()),
+    "chebyshev": _Spec("chebyshev", ()),
 }
 
 
@@ -266,7 +416,7 @@ def _resolve(method: str, op: Operator, options: dict) -> tuple[_Spec, float, st
     spec = _SPECS.get(method)
     if spec is None:
         raise ValueError(
-            f"unknown relaxation method {method!r}; choose one of: {', '.join(METHODS)}"
+            f"unknown relaxation method {method!r}; choose one of: {', '.join(SMOOTHERS)}"
         )
     for name in options:
         if name not in spec.options:
@@ -283,23 +433,59 @@ def _resolve(method: str, op: Operator, options: dict) -> tuple[_Spec, float, st
 
 
 # -- the kernels, dispatched -----------------------------------------------------
+def _two_iterate(plan: _Plan, u, rhs, steps, scale=None) -> None:
+    """Steps ``x <- x + c1 (x - x_old) + c2 s D^{-1} (f - A x)`` for ``(c1, c2)`` in ``steps``
+    (Chebyshev; l1-Jacobi with ``s = scale``), alternating ``u`` and a scratch iterate."""
+    other, work = plan.chebyshev_scratch()
+    scaled = scale is not None
+    scale = plan.dinv if scale is None else scale
+    x, xo = u, other
+    for m, (c1, c2) in enumerate(steps):
+        flags = (plan.variable, scaled, m == 0 or c1 == 0.0)
+        if plan.dim == 1:
+            _k.chebyshev_1d(xo, x, rhs, plan.ax, plan.dinv, scale, plan.ihx2, c1, c2, flags)
+        else:
+            kern = _k.chebyshev_2d_parallel if plan.parallel else _k.chebyshev_2d
+            args = (plan.ax, plan.ay, plan.dinv, scale, plan.ihx2, plan.ihy2)
+            kern(xo, x, rhs, *args, c1, c2, flags, work)
+        x, xo = xo, x
+    if x is not u:
+        np.copyto(u, x)
+
+
 def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: int) -> None:
-    """Run ``sweeps`` sweeps of ``kernel`` on ``u`` in place (arguments already checked)."""
+    """Run ``sweeps`` sweeps of ``kernel`` on ``u`` in place (arguments already checked).
+
+    ``chebyshev``: one polynomial of degree ``sweeps``; ``l1-jacobi``: Jacobi with the
+    l1 diagonal (weight ``omega``); ``red-black``: ``sweep="backward"`` runs black first.
+    """
     if sweeps <= 0:
         return
+    if kernel == "chebyshev":
+        _two_iterate(plan, u, rhs, chebyshev_coefficients(*plan.chebyshev_bounds(), sweeps))
+        return
+    if kernel == "l1-jacobi":
+        _two_iterate(plan, u, rhs, [(0.0, omega)] * sweeps, plan.l1_scale())
+        return
     var = plan.variable
+    if kernel == "red-black" and sweep == "symmetric":
+        for _ in range(sweeps):
+            _sweep(plan, kernel, u, rhs, omega, "forward", 1)
+            _sweep(plan, kernel, u, rhs, omega, "backward", 1)
+        return
+    parity = int(sweep == "backward")
     if plan.dim == 1:
-        ax, c, ih2 = plan.ax, plan.dinv, plan.ihx2
+        ax, ih2 = plan.ax, plan.ihx2
         if kernel == "jacobi":
-            _k.jacobi_1d(u, rhs, ax, c, ih2, omega, var, sweeps)
+            _k.jacobi_1d(u, rhs, ax, plan.dinv, ih2, omega, var, sweeps)
         elif kernel == "red-black":
-            _k.red_black_1d(u, rhs, ax, c, ih2, omega, var, sweeps)
+            _k.red_black_1d(u, rhs, ax, plan.dinv, ih2, omega, var, sweeps, parity)
         elif sweep == "symmetric":
             for _ in range(sweeps):
-                _k.gauss_seidel_1d(u, rhs, ax, c, ih2, omega, var, 1, True)
-                _k.gauss_seidel_1d(u, rhs, ax, c, ih2, omega, var, 1, False)
+                _k.gauss_seidel_1d(u, rhs, ax, plan.dinv, ih2, omega, var, 1, True)
+                _k.gauss_seidel_1d(u, rhs, ax, plan.dinv, ih2, omega, var, 1, False)
         else:
-            _k.gauss_seidel_1d(u, rhs, ax, c, ih2, omega, var, sweeps, sweep == "forward")
+            _k.gauss_seidel_1d(u, rhs, ax, plan.dinv, ih2, omega, var, sweeps, sweep == "forward")
         return
     args = (u, rhs, plan.ax, plan.ay, plan.dinv, plan.ihx2, plan.ihy2, omega, var)
     if kernel == "jacobi":
@@ -307,7 +493,7 @@ def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: i
         kern(*args, sweeps, plan.jacobi_work())
     elif kernel == "red-black":
         kern = _k.red_black_2d_parallel if plan.parallel else _k.red_black_2d
-        kern(*args, sweeps, plan.blocks(), plan._zeros)
+        kern(*args, sweeps, plan.chebyshev_scratch()[1], parity)
     elif plan.wavefront:
         strips, rows = plan.wavefront
         kern = _k.gauss_seidel_2d_parallel
@@ -510,7 +696,6 @@ def _run(method: str, problem, settings, options: dict):
     r = plan.residual_buffer()
     rec = Recorder(problem, settings.record_every, settings.maxiter, phase=method)
     f_norm = rec.f_norm
-    throttle = settings.record_every is None
     bar = _progress(settings, method)
 
     max_interval = max(MAX_CHECK_INTERVAL, CHECK_WORK // problem.size)
@@ -522,9 +707,7 @@ def _run(method: str, problem, settings, options: dict):
         )
     )
     norm0 = math.sqrt(_residual(plan, u, f, r, True))
-    t0 = time.perf_counter()
     rec.record(0, u, r)
-    cost = time.perf_counter() - t0  # of one record, to keep the next ones in budget
     rec.restart_clock()
     limit = DIVERGENCE_FACTOR * max(norm0, 1e-12 * f_norm)
     norm, it, checks = norm0, 0, 1
@@ -558,21 +741,18 @@ def _run(method: str, problem, settings, options: dict):
         stop = it + min(max(it // CHECK_DIVISOR, 1), max_interval)
         if settings.maxiter is not None:
             stop = min(stop, settings.maxiter)
-        record_at = rec.next_due(rec.last_iteration)
-        may_record = not throttle or rec.overhead + cost <= RECORD_BUDGET * rec.elapsed()
-        if may_record and record_at > it:
+        record_at = rec.next_stop()  # None while the recorder's overhead rule holds back
+        if record_at is not None and record_at > it:
             stop = min(stop, record_at)
         _sweep(plan, spec.kernel, u, f, omega, sweep, stop - it)
         if bar is not None:
             bar.update(stop - it)
         it = stop
-        due = rec.due(it) and (not throttle or rec.overhead + cost <= RECORD_BUDGET * rec.elapsed())
+        due = rec.due(it)
         norm = math.sqrt(_residual(plan, u, f, r, due))
         checks += 1
         if due and math.isfinite(norm):
-            before = rec.overhead
             rec.record(it, u, r)
-            cost = rec.overhead - before
     if bar is not None:
         bar.close()
     info = {
@@ -627,7 +807,11 @@ symmetric_gauss_seidel = _relaxation_method(
 red_black = _relaxation_method(
     "red-black",
     "Gauss-Seidel in red-black (checkerboard) order; omega != 1 gives red-black SOR",
-    {"omega": _OMEGA_DOC + "; default 1"},
+    {
+        "omega": _OMEGA_DOC + "; default 1",
+        "sweep": "'forward' (default: red first), 'backward' (black first) or 'symmetric'"
+        " (forward then backward)",
+    },
 )
 sor = _relaxation_method(
     "sor",

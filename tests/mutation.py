@@ -50,6 +50,7 @@ TRANSFER = (
     "tests/test_contracts.py",
     "tests/test_hybrid_multilevel.py",
     "tests/test_multigrid.py",
+    "tests/test_multigrid_cycle.py",
 )
 KERNELS = "solvers/_relaxation_kernels.py"
 TRANSFER_KERNELS = "solvers/multigrid/_transfer_kernels.py"
@@ -204,10 +205,18 @@ MUTATIONS = [
     Mutation(
         "prolong-2d-overwrites",
         TRANSFER_KERNELS,
-        "                u[i, j] += acc",
-        "                u[i, j] = acc",
+        "        urow[2 * J + 1] += cur",
+        "        urow[2 * J + 1] = cur",
         TRANSFER,
         "nested 2D prolong_add overwrites instead of adding",
+    ),
+    Mutation(
+        "residual-restrict-shared-rows",
+        TRANSFER_KERNELS,
+        "    ra = work[1 + 4 * b]",
+        "    ra = work[1]",
+        TRANSFER,
+        "fused residual + restriction: every block writes block 0's row buffer (a race)",
     ),
     Mutation(
         "spectrum-not-orthonormal",

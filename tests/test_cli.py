@@ -171,7 +171,13 @@ def test_plot_reproduces_the_figures_from_saved_results(tmp_path, capsys):
     )  # fmt: skip
     assert rc == 0, err
     figures = sorted(out.glob("*.png"))
-    assert [f.stem for f in figures] == ["band_error", "convergence", "modal_error", "solution"]
+    assert [f.stem for f in figures] == [
+        "band_error",
+        "convergence",
+        "modal_error",
+        "solution",
+        "spectrum",
+    ]
     before = {f.name: f.read_bytes() for f in figures}
     for f in figures:
         f.unlink()

@@ -145,7 +145,7 @@ def test_bad_format_and_missing_arrays(runs_1d, tmp_path):
     with pytest.raises(ValueError, match="npz"):
         figures.solution_figure(bare)
     names = [p.stem for p in figures.draw_all(bare, tmp_path / "bare")]
-    assert names == ["convergence", "modal_error", "band_error"]
+    assert names == ["spectrum", "convergence", "modal_error", "band_error"]
     with pytest.raises(ValueError, match="no results"):
         figures.convergence_figure([])
 
@@ -153,15 +153,7 @@ def test_bad_format_and_missing_arrays(runs_1d, tmp_path):
 def test_empty_history_is_drawn_not_crashed(runs_1d, tmp_path):
     r = runs_1d[0]
     h = r.history
-    empty = dataclasses.replace(
-        h,
-        iteration=h.iteration[:0],
-        seconds=h.seconds[:0],
-        relative_residual=h.relative_residual[:0],
-        relative_error=h.relative_error[:0],
-        modal_error=h.modal_error[:0],
-        band_error={b: v[:0] for b, v in h.band_error.items()},
-        phase=[],
-    )
+    empty = h.head(0)
+    assert len(empty) == 0 and empty.residual_spectrum.shape == (0, len(h.spectrum_k))
     paths = figures.draw_all([dataclasses.replace(r, history=empty, interrupted=True)], tmp_path)
-    assert len(paths) == 4
+    assert len(paths) == 5

@@ -36,17 +36,49 @@ def _red_first(shape):
     return np.concatenate([np.flatnonzero(parity == 0), np.flatnonzero(parity == 1)])
 
 
-def gold(A, b, x, kind, omega, sweep, shape, sweeps):
-    """``sweeps`` sweeps of a method, from the matrix."""
+def _chebyshev_gold(A, b, x, degree, lower, upper):
+    r"""``x* + p(M)(x - x*)``, ``M = D^{-1} A``,
+        ``p(t) = T_k((theta - t)/delta) / T_k(theta/delta)``, by the recurrence
+    ``T_{j+1}(y) = 2 y T_j(y) - T_{j-1}(y)`` applied to vectors."""
+    xs = sp.linalg.spsolve(A.tocsc(), b)
+    theta, delta = (upper + lower) / 2, (upper - lower) / 2
+    Dinv = 1.0 / A.diagonal()
+
+    def y(v):  # ((theta I - M) / delta) v
+        return (theta * v - Dinv * (A @ v)) / delta
+
+    e = x - xs
+    t_prev, t = e, y(e)
+    s_prev, s = 1.0, theta / delta  # T_j(theta / delta)
+    for _ in range(degree - 1):
+        t_prev, t = t, 2 * y(t) - t_prev
+        s_prev, s = s, 2 * (theta / delta) * s - s_prev
+    return xs + t / s
+
+
+def gold(A, b, x, kind, omega, sweep, shape, sweeps, bounds=None):
+    """``sweeps`` sweeps of a method, from the matrix (``chebyshev``: one polynomial of
+    degree ``sweeps`` on ``bounds``)."""
     x = x.copy()
+    if kind == "chebyshev":
+        return _chebyshev_gold(A, b, x, sweeps, *bounds)
     for _ in range(sweeps):
         if kind == "jacobi":
             x = x + omega * (b - A @ x) / A.diagonal()
+        elif kind == "l1-jacobi":
+            x = x + (b - A @ x) / abs(A).sum(axis=1).A1
         elif kind == "red-black":
             perm = _red_first(shape)
-            xp = _sor_sweep(A[perm][:, perm].tocsr(), b[perm], x[perm], omega, True)
-            x = np.empty_like(xp)
-            x[perm] = xp
+            orders = {"forward": [perm], "backward": [perm[::-1]]}
+            # black first: the black points, then the red (each colour's order is free)
+            n_red = (np.indices(shape).sum(axis=0).ravel() % 2 == 0).sum()
+            black_first = np.concatenate([perm[n_red:], perm[:n_red]])
+            orders = {"forward": [perm], "backward": [black_first]}
+            orders["symmetric"] = [perm, black_first]
+            for order in orders[sweep]:
+                xp = _sor_sweep(A[order][:, order].tocsr(), b[order], x[order], omega, True)
+                x = np.empty_like(xp)
+                x[order] = xp
         elif sweep == "symmetric":
             x = _sor_sweep(A, b, _sor_sweep(A, b, x, omega, True), omega, False)
         else:
@@ -68,6 +100,13 @@ VARIANTS = [
     ("sor", {}, "gs", None, "forward"),
     ("sor", {"omega": 1.5, "sweep": "backward"}, "gs", 1.5, "backward"),
     ("sor", {"omega": 0.7, "sweep": "symmetric"}, "gs", 0.7, "symmetric"),
+]
+#: The multigrid smoothers: red-black black-first and symmetric, l1-Jacobi, Chebyshev.
+SMOOTHER_VARIANTS = [
+    ("red-black", {"sweep": "backward"}, "red-black", 1.0, "backward"),
+    ("red-black", {"sweep": "symmetric", "omega": 1.2}, "red-black", 1.2, "symmetric"),
+    ("l1-jacobi", {}, "l1-jacobi", 1.0, "forward"),
+    ("chebyshev", {}, "chebyshev", 1.0, "forward"),
 ]
 
 #: Constant and variable coefficients, 1D and 2D, square and not, with and without a
@@ -92,7 +131,9 @@ def gold_problems():
 
 
 @pytest.mark.parametrize(("name", "n"), [(name, n) for name, n, _ in GOLD_PROBLEMS])
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v[0]}{v[1] or ''}")
+@pytest.mark.parametrize(
+    "variant", VARIANTS + SMOOTHER_VARIANTS, ids=lambda v: f"{v[0]}{v[1] or ''}"
+)
 def test_every_method_matches_the_gold_iterate_after_1_2_and_7_sweeps(
     gold_problems, name, n, variant, rng
 ):
@@ -101,10 +142,11 @@ def test_every_method_matches_the_gold_iterate_after_1_2_and_7_sweeps(
     omega = default_omega(method, p) if omega is None else omega
     A, b = p.matrix(), p.f.ravel()
     x0 = rng.standard_normal(p.shape)
+    bounds = relaxation._plan(p.operator).chebyshev_bounds() if kind == "chebyshev" else None
     for sweeps in (1, 2, 7):
         u = x0.copy()
         assert relax(p, u, method, sweeps, **options) is u
-        expect = gold(A, b, x0.ravel(), kind, omega, sweep, p.shape, sweeps)
+        expect = gold(A, b, x0.ravel(), kind, omega, sweep, p.shape, sweeps, bounds)
         assert np.linalg.norm(u.ravel() - expect) <= 1e-12 * np.linalg.norm(expect), sweeps
 
 
@@ -350,7 +392,7 @@ def test_history_is_recorded_at_the_cadence_and_written():
     assert r.history.relative_error[-1] < 1e-8 < r.history.relative_error[0]
     default = solvers.solve(p, "red-black", rtol=1e-10, maxiter=100_000)
     assert 2 <= len(default.history) and default.history.iteration[-1] == default.iterations
-    assert r.options == {"omega": 1.0}
+    assert r.options == {"omega": 1.0, "sweep": "forward"}
 
 
 def test_result_file_of_a_relaxation_run(tmp_path):
@@ -428,8 +470,8 @@ def test_bad_relax_arguments_are_refused():
         relax(p.operator, good, "jacobi", 1, rhs=np.zeros(3))
     with pytest.raises(ValueError, match=r"expected a problems\.Problem or problems\.Operator"):
         relax("modes2d", good, "jacobi", 1)
-    with pytest.raises(ValueError, match="unknown option 'sweep' for method 'red-black'"):
-        relax(p, good, "red-black", 1, sweep="backward")
+    with pytest.raises(ValueError, match="unknown option 'sweep' for method 'chebyshev'"):
+        relax(p, good, "chebyshev", 1, sweep="backward")
 
 
 @pytest.mark.parametrize("method", ["jacobi", "red-black"])

@@ -1,7 +1,8 @@
 """The ``fpsolve`` command line (also ``python -m hybrid``).
 
 Commands: ``problems``, ``methods``, ``solve``, ``compare``, ``demo``,
-``plot``; ``fpsolve COMMAND --help`` shows each one's flags and examples.
+``plot``, ``sweep`` (:mod:`hybrid.app.sweep_cmd`); ``fpsolve COMMAND --help`` shows each
+one's flags and examples.
 
 Conventions (``DESIGN.md``):
 
@@ -31,7 +32,8 @@ import numpy as np
 import hybrid
 import problems
 from hybrid.app import config as cfg
-from hybrid.app.compare import Interrupted, compare, convergence_order, table
+from hybrid.app import fprinciple_cmd, sweep_cmd
+from hybrid.app.compare import Interrupted, compare, convergence_order, residual_order, table
 from hybrid.app.console import Console, run_record
 from hybrid.app.results import load_dir, write_compare, write_result
 from solvers.files import VERSION
@@ -125,6 +127,16 @@ def _choice(options):
     return convert
 
 
+ERROR_CHOICES = {"auto": "auto", "on": True, "off": False, True: True, False: False}
+
+
+def _errors(value, what="--errors"):
+    """``auto``, ``on`` or ``off`` (a config file may also say true or false)."""
+    if (isinstance(value, str) and value in ERROR_CHOICES) or isinstance(value, bool):
+        return ERROR_CHOICES[value]
+    raise ValueError(f"{what} must be one of auto, on, off; got {value!r}")
+
+
 def _method_list(value, what="--methods"):
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
@@ -146,6 +158,12 @@ COMMON = {
     "record_every": (_int, None, "history cadence: every K steps (0: first and last only)"),
     "seed": (_int, 0, "random seed"),
     "device": (_choice(DEVICES), "auto", "torch device for DNN methods: auto, cpu or cuda"),
+    "errors": (
+        _errors,
+        "auto",
+        "track the error against the discrete solution: auto (only where it is cheap:"
+        " constant coefficients or at most 2^16 unknowns), on (may need a direct solve) or off",
+    ),
 }
 OUTPUT = {
     "format": (_choice(FORMATS), "png", "figure format: png, pdf or svg"),
@@ -154,7 +172,7 @@ OUTPUT = {
 }
 KEYS = {
     "solve": {
-        "problem": (_text, None, "catalogue name (fpsolve problems)"),
+        "problem": (_text, None, "catalogue name (fpsolve problems) or FILE.npz of grid data"),
         "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
         "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
         "method": (_text, None, "method name (fpsolve methods)"),
@@ -165,12 +183,13 @@ KEYS = {
         **OUTPUT,
     },
     "compare": {
-        "problem": (_text, None, "catalogue name (fpsolve problems)"),
+        "problem": (_text, None, "catalogue name (fpsolve problems) or FILE.npz of grid data"),
         "n": (_grid_size, None, "interior points per axis: N, or NXxNY in 2D"),
         "param": (None, {}, "problem parameter KEY=VALUE (repeatable)"),
         "methods": (_method_list, None, "comma-separated method names"),
         "option": (None, {}, "method option KEY=VALUE or METHOD.KEY=VALUE (repeatable)"),
         **COMMON,
+        "errors": (_errors, True, "track errors against the discrete solution: on, off or auto"),
         "out": (_text, None, "write compare.json, compare.npz and the figures here"),
         "plot": (_bool, True, "draw the figures (--no-plot: results only)"),
         **OUTPUT,
@@ -217,6 +236,7 @@ result dicts, run order), DIR/compare.npz (u_0, u_1, ..., u_ref) and figures."""
     "plot": """examples:
   fpsolve plot out/cmp                 # redraw the PNGs from out/cmp/compare.json
   fpsolve plot out/j --format svg --out out/j-svg
+  fpsolve plot out/study               # a sweep's folder: scaling and band_error from summary.csv
 
 figures: convergence (error and residual vs iterations and seconds),
 modal_error (per-frequency error heatmap per method, as in the F-Principle
@@ -240,7 +260,8 @@ def _add_keys(p: argparse.ArgumentParser, command: str) -> None:
             else:
                 p.add_argument(flag, action="store_const", const=True, help=doc)
         else:
-            shown = f" (default: {default})" if default is not None else ""
+            value = {True: "on", False: "off"}.get(default, default) if key == "errors" else default
+            shown = f" (default: {value})" if default is not None else ""
             p.add_argument(
                 flag, type=_arg(lambda v, c=convert, f=flag: c(v, f), flag), help=doc + shown
             )
@@ -280,7 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("solve", "compare", "demo"):
         _add_keys(subs[name], name)
     plot = subs["plot"]
-    plot.add_argument("dir", metavar="DIR", help="a folder with result.json or compare.json")
+    plot.add_argument(
+        "dir",
+        metavar="DIR",
+        help="a folder with result.json, compare.json or a sweep's summary.csv",
+    )
     plot.add_argument(
         "--format",
         type=_arg(lambda v: _choice(FORMATS)(v, "--format"), "--format"),
@@ -288,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="figure format: png (default), pdf or svg",
     )
     plot.add_argument("--out", help="write the figures here instead of DIR")
+    sweep_cmd.add_parser(sub)
+    fprinciple_cmd.add_parser(sub, _Formatter)
     return parser
 
 
@@ -347,7 +374,15 @@ def _table(value, key: str) -> dict:
 def _problem(s: dict) -> problems.Problem:
     if s["problem"] is None:
         raise ValueError(f"--problem is required; choose one of: {', '.join(problems.names())}")
-    return problems.get(s["problem"], n=s["n"], **s["param"])
+    name = s["problem"]
+    if name.endswith(".npz") or os.sep in name:  # the user's own grid data
+        if s["n"] is not None or s["param"]:
+            raise ValueError(
+                f"--problem {name} is a file: its arrays fix the grid, so --n and --param do"
+                " not apply"
+            )
+        return problems.load_arrays(name)
+    return problems.get(name, n=s["n"], **s["param"])
 
 
 def _common(s: dict) -> dict[str, Any]:
@@ -459,6 +494,10 @@ def _run(p, plan, s, console) -> tuple[list, bool]:
 def _report(results, console, interrupted: bool) -> None:
     for r in results:
         console.say(r.summary())
+        if len(r.history) > 1:
+            console.note(
+                f"  residual bands that fell 10x, in order: {residual_order(r.history) or 'none'}"
+            )
         if len(r.history.modes) and len(r.history) > 2:
             console.note(
                 f"  modes below 10% error, in order: {convergence_order(r.history) or 'none'}"
@@ -548,11 +587,13 @@ def cmd_demo(args, argv) -> int:
 
 
 def cmd_plot(args) -> int:
-    from hybrid.app import figures  # matplotlib loads only for commands that draw
+    from hybrid.app import figures, study_figures  # matplotlib loads only for commands that draw
 
-    results = load_dir(args.dir)
     out = check_out(args.out) if args.out else Path(args.dir)
-    written = figures.draw_all(results, out, args.format)
+    if study_figures.is_study(args.dir):  # a `fpsolve sweep` folder
+        written = study_figures.draw_all(args.dir, out, args.format)
+    else:
+        written = figures.draw_all(load_dir(args.dir), out, args.format)
     print("wrote " + ", ".join(str(w) for w in written))
     return 0
 
@@ -568,8 +609,8 @@ def main(argv=None) -> int:
             return int(done.code or 0)
         if args.command is None:
             raise UsageError(
-                "choose a command: problems, methods, solve, compare, demo, plot"
-                " (see 'fpsolve --help')"
+                "choose a command: problems, methods, solve, compare, demo, plot, sweep,"
+                " fprinciple (see 'fpsolve --help')"
             )
         if args.command == "problems":
             return cmd_problems(args)
@@ -577,6 +618,10 @@ def main(argv=None) -> int:
             return cmd_methods(args)
         if args.command == "plot":
             return cmd_plot(args)
+        if args.command == "sweep":
+            return sweep_cmd.run(args, ["fpsolve", *argv])
+        if args.command == "fprinciple":
+            return fprinciple_cmd.run(args, ["fpsolve", *argv])
         return {"solve": cmd_solve, "compare": cmd_compare, "demo": cmd_demo}[args.command](
             args, ["fpsolve", *argv]
         )

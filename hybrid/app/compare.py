@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import hybrid
-from problems.spectrum import BANDS, error_spectrum
+from problems.spectrum import BANDS, bins
 from solvers.recording import watch
 from solvers.result import History, SolveResult
 
@@ -56,16 +56,17 @@ class _Observer:
 
 
 def _empty_history(problem) -> History:
-    modes = np.asarray(error_spectrum(problem).modes, dtype=int)
+    # No records: no modes either (finding them would need the reference solution).
     empty = np.zeros(0)
     return History(
         iteration=np.zeros(0, dtype=int),
         seconds=empty,
         relative_residual=empty,
         relative_error=empty,
-        modes=modes,
-        modal_error=np.zeros((0, len(modes))),
+        modes=np.zeros((0,) if problem.dim == 1 else (0, 2), dtype=int),
+        modal_error=np.zeros((0, 0)),
         band_error={"low": empty, "mid": empty, "high": empty},
+        spectrum_k=np.array(bins(problem).centres),
     )
 
 
@@ -73,7 +74,11 @@ def partial_result(problem, method: str, options: dict, seed: int, observer, x0=
     """The ``SolveResult`` of a run stopped before it returned (``interrupted=True``)."""
     histories = [r.history() for r in observer.recorders]
     histories = [h for h in histories if len(h)]
-    if histories and all(np.array_equal(h.modes, histories[0].modes) for h in histories):
+    if histories and all(
+        np.array_equal(h.modes, histories[0].modes)
+        and np.array_equal(h.spectrum_k, histories[0].spectrum_k)
+        for h in histories
+    ):
         history = History.concatenate(histories)
     else:
         history = histories[-1] if histories else _empty_history(problem)
@@ -117,7 +122,9 @@ def compare(
     on_record : callable, optional
         Called with ``Recorder.last_record()`` after every history record.
     **common
-        ``hybrid.solve``'s common arguments (``rtol``, ``maxiter``, ...).
+        ``hybrid.solve``'s common arguments (``rtol``, ``maxiter``, ...);
+        ``errors`` defaults to True here (a comparison shows errors; pass
+        ``errors="auto"`` or False to skip the reference solve).
 
     Returns
     -------
@@ -139,6 +146,7 @@ def compare(
     >>> [r.converged for r in compare(p, ["direct", ("dst-pcg", {"reference": "mean"})])]
     [True, True]
     """
+    common.setdefault("errors", True)
     plan = [(m, {}) if isinstance(m, str) else (m[0], dict(m[1])) for m in methods]
     for name, options in plan:  # fail before running anything
         hybrid.REGISTRY.check_options(name, options)
@@ -205,6 +213,56 @@ def convergence_order(history: History, threshold: float = 0.1) -> str:
     missing = [mode_label(history.modes[j]) for j, s in enumerate(steps) if s is None]
     if missing:
         text = (text + "; " if text else "") + "not reached: " + ", ".join(missing)
+    return text
+
+
+def spectrum_bands(k: np.ndarray, count: int = 6) -> list[np.ndarray]:
+    """Split the bins' centres ``k`` into ``count`` contiguous bands of equal width in
+    ``log k`` (index arrays, low to high; empty bands dropped)."""
+    k = np.asarray(k, dtype=float)
+    if k.size == 0:
+        return []
+    edges = np.geomspace(k[0], k[-1] * (1 + 1e-12), count + 1)
+    which = np.clip(np.searchsorted(edges, k, side="right") - 1, 0, count - 1)
+    return [np.flatnonzero(which == b) for b in range(count) if (which == b).any()]
+
+
+def residual_order(history: History, factor: float = 10.0, count: int = 6) -> str:
+    """One line: the residual's frequency bands in the order they fell ``factor`` times.
+
+    The bins of ``history.residual_spectrum`` are grouped into ``count``
+    bands (:func:`spectrum_bands`); a band has fallen when its norm is at
+    most ``1/factor`` of its value at the first record. Measured from the
+    history, so it needs no reference solution.
+
+    Examples
+    --------
+    >>> h = History.from_dict({"iteration": [0, 5, 9], "seconds": [0, 1, 2],
+    ...     "relative_residual": [1, 1, 1], "relative_error": [1, 1, 1], "modes": [],
+    ...     "modal_error": [[], [], []],
+    ...     "band_error": {"low": [1, 1, 1], "mid": [1, 1, 1], "high": [1, 1, 1]},
+    ...     "spectrum_k": [1, 10], "residual_spectrum": [[1, 1], [1, 0.01], [0.05, 0]]})
+    >>> residual_order(h, count=2)
+    'k 10 (it 5), k 1 (it 9)'
+    """
+    spec = np.asarray(history.residual_spectrum, dtype=float)
+    if len(history) == 0 or spec.shape[1] == 0:
+        return ""
+    reached, missing = [], []
+    for band in spectrum_bands(history.spectrum_k, count):
+        norm = np.sqrt((spec[:, band] ** 2).sum(axis=1))
+        if not norm[0] > 0:
+            continue
+        k = history.spectrum_k[band]
+        name = f"k {k[0]:.0f}" if len(band) == 1 else f"k {k[0]:.0f}-{k[-1]:.0f}"
+        hit = np.flatnonzero(norm <= norm[0] / factor)
+        if hit.size:
+            reached.append((int(history.iteration[hit[0]]), float(k[0]), name))
+        else:
+            missing.append(name)
+    text = ", ".join(f"{name} (it {it})" for it, _, name in sorted(reached))
+    if missing:
+        text = (text + "; " if text else "") + "not yet: " + ", ".join(missing)
     return text
 
 

@@ -38,11 +38,14 @@ class Console:
     def record(self, rec: dict | None) -> None:
         if not self.verbose or rec is None:
             return
-        bands = " ".join(f"{b}={rec['band_error'][b]:.2e}" for b in ("low", "mid", "high"))
+        if rec["relative_error"] == rec["relative_error"]:  # not NaN: errors tracked
+            bands = " ".join(f"{b}={rec['band_error'][b]:.2e}" for b in ("low", "mid", "high"))
+            errors = f" err={rec['relative_error']:.3e} {bands}"
+        else:
+            errors = " err=not tracked"
         line = (
             f"[{self.method}] {rec['phase']:>10} it={rec['iteration']:<8d}"
-            f" t={rec['seconds']:9.3f}s res={rec['relative_residual']:.3e}"
-            f" err={rec['relative_error']:.3e} {bands}"
+            f" t={rec['seconds']:9.3f}s res={rec['relative_residual']:.3e}{errors}"
         )
         tqdm.write(line, file=sys.stderr)
 

@@ -21,7 +21,20 @@ writes them all as ``NAME.FMT``:
     the opposite order for a DNN.
 ``band_error``
     per method, the band errors low / mid / high (thirds of the
-    frequencies) against the step.
+    frequencies) against the step, with a marker at each record (a gap
+    between markers is a stretch that was not measured).
+``spectrum``
+    per method, the residual spectrum as a heatmap: frequency bins on x
+    (low to high ``k``, or radial ``|k|`` in 2D; a log axis where the bins
+    are log-spaced or span more than 1.5 decades), records on y (iteration, log scale), colour the
+    fraction of each bin's initial residual that is left
+    :math:`\|\hat r_b(t)\| / \|\hat r_b(0)\|`, on one shared log scale
+    (red: untouched, blue: cleared). Where errors were tracked the error
+    spectrum sits beside it on the same scale. For (weighted) Jacobi on
+    constant coefficients the local Fourier analysis prediction, each
+    mode's residual times :math:`(1 - \omega\lambda_k/d)^t` summed per bin
+    (``history.theory_spectrum`` in the result file), is drawn as a dashed
+    contour where it reaches 1/10 of the initial residual.
 ``solution``
     1D: the solutions and :math:`|u - u_\mathrm{ref}|` against ``x``;
     2D: the reference solution and each method's error as images.
@@ -40,7 +53,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from hybrid.app.compare import mode_label
 from hybrid.app.results import SavedResult, from_solve_result
@@ -254,7 +267,8 @@ def modal_error_figure(results) -> Figure:
         h = r.history
         ax.set_title(_label(r))
         if len(h) == 0 or len(h.modes) == 0:
-            ax.text(0.5, 0.5, "no records", ha="center", va="center", transform=ax.transAxes)
+            what = "errors not tracked" if len(h) and not h.errors_tracked else "no records"
+            ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes)
             ax.set_xticks([])
             ax.set_yticks([])
             continue
@@ -311,8 +325,16 @@ def band_error_figure(results) -> Figure:
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
     for ax, r in zip(axes, results, strict=False):
         h = r.history
+        marker = {"marker": "o", "ms": 2.5} if len(h) <= 400 else {}
         for b in BANDS:
-            ax.plot(h.iteration, _positive(h.band_error[b]), color=BAND_COLOURS[b], lw=1.6, label=b)
+            ax.plot(
+                h.iteration,
+                _positive(h.band_error[b]),
+                color=BAND_COLOURS[b],
+                lw=1.6,
+                label=b,
+                **marker,
+            )
         # The total underneath, wide and pale, so that a band equal to it stays visible.
         ax.plot(
             h.iteration,
@@ -325,8 +347,9 @@ def band_error_figure(results) -> Figure:
         )
         for ev in _events(r):
             ax.axvline(ev["iteration"], color="grey", ls=":", lw=1.2)
-        if len(h) == 0:
-            ax.text(0.5, 0.5, "no records", ha="center", va="center", transform=ax.transAxes)
+        if len(h) == 0 or not h.errors_tracked:
+            what = "no records" if len(h) == 0 else "errors not tracked\n(see the spectrum figure)"
+            ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes)
         ax.set_yscale("log")
         scale = _iteration_scale(ax, [h.iteration])
         ax.grid(True, alpha=0.3)
@@ -418,8 +441,142 @@ def _solution_2d(with_u, ref, axes_xy, first) -> Figure:
     return fig
 
 
+# -- (e) residual spectrum ------------------------------------------------------------
+def _bin_edges(k: np.ndarray, log: bool) -> np.ndarray:
+    """Cell edges around the bins' centre frequencies (geometric midpoints on a log axis)."""
+    k = np.asarray(k, dtype=float)
+    if k.size == 1:
+        return np.array([k[0] - 0.5, k[0] + 0.5]) if not log else np.array([k[0] / 1.5, k[0] * 1.5])
+    if log:
+        mid = np.sqrt(k[1:] * k[:-1])
+        return np.concatenate([[k[0] ** 2 / mid[0]], mid, [k[-1] ** 2 / mid[-1]]])
+    mid = (k[1:] + k[:-1]) / 2
+    return np.concatenate([[k[0] - (mid[0] - k[0])], mid, [k[-1] + (k[-1] - mid[-1])]])
+
+
+def _log_bins(k: np.ndarray) -> bool:
+    """Whether to draw the bins on a log axis: where they are log-spaced (widths grow)
+    or span more than 1.5 decades (so that the lowest frequencies stay readable)."""
+    k = np.asarray(k, dtype=float)
+    if k.size < 2:
+        return False
+    return (k.size > 40 and (k[-1] - k[-2]) > 2 * (k[1] - k[0]) + 1e-9) or k[-1] >= 30 * k[0]
+
+
+def _fraction(spectrum: np.ndarray) -> np.ndarray:
+    """Each bin's value over its value at the first record (NaN where that is zero)."""
+    s = np.asarray(spectrum, dtype=float)
+    if len(s) == 0:
+        return s
+    first = s[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(first > 0, s / np.where(first > 0, first, 1.0), np.nan)
+
+
+#: Fractions at or below this count as cleared (deepest blue), unless no run got near it.
+SPECTRUM_FLOOR = 1e-6
+#: Fractions at or above this (growth) take the deepest red; 1 (untouched) is red too.
+SPECTRUM_TOP = 10.0
+
+
+def _fraction_floor(panels) -> float:
+    """The colour scale's low end: :data:`SPECTRUM_FLOOR`, or higher (at most 1e-2)
+    when every run stopped early, so that a DNN's 1e-3 still reads as progress."""
+    values = np.concatenate([np.ravel(p) for p in panels]) if panels else np.zeros(0)
+    values = values[np.isfinite(values) & (values > 0)]
+    low = float(values.min()) if values.size else SPECTRUM_FLOOR
+    return min(max(low, SPECTRUM_FLOOR), 1e-2)
+
+
+def spectrum_figure(results) -> Figure:
+    """Residual (and error) spectrum per method as fraction-left heatmaps (module docstring)."""
+    results = _saved(results)
+    with_errors = any(r.history.errors_tracked for r in results)
+    ncols = 2 if with_errors else 1
+    nrows = len(results)
+    fig = Figure(figsize=(5.6 * ncols + 1.6, 3.4 * nrows + 1.0), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    panels = []
+    for r in results:
+        h = r.history
+        panels.append(_fraction(h.residual_spectrum))
+        if h.errors_tracked:
+            panels.append(_fraction(h.error_spectrum))
+    norm = LogNorm(_fraction_floor(panels), SPECTRUM_TOP)
+    mesh = None
+    for row, r in enumerate(results):
+        h = r.history
+        kinds = [("residual", h.residual_spectrum)]
+        if with_errors:
+            kinds.append(("error", h.error_spectrum if h.errors_tracked else None))
+        for col, (kind, spec) in enumerate(kinds):
+            ax = axes[row, col]
+            ax.set_title(f"{_label(r)}: {kind} spectrum", fontsize=10)
+            if spec is None or len(h) == 0 or len(h.spectrum_k) == 0:
+                if len(h) == 0:
+                    what = "no records"
+                elif len(h.spectrum_k) == 0:
+                    what = "no spectrum recorded\n(a result file from before 0.2)"
+                else:
+                    what = "errors not tracked"
+                ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                continue
+            log = _log_bins(h.spectrum_k)
+            frac = _fraction(spec)
+            data = np.ma.masked_invalid(np.clip(frac, norm.vmin, norm.vmax))
+            x_edges = _bin_edges(h.spectrum_k, log)
+            y_edges = _step_edges(h.iteration)
+            mesh = ax.pcolormesh(x_edges, y_edges, data, norm=norm, cmap=HEATMAP_CMAP)
+            theory = getattr(r, "theory_spectrum", None)
+            if kind == "residual" and theory is not None and len(h) > 1:
+                t_frac = _fraction(theory)
+                if np.nanmin(t_frac) < 0.1 < np.nanmax(t_frac):
+                    ax.contour(
+                        h.spectrum_k,
+                        h.iteration,
+                        np.ma.masked_invalid(t_frac),  # empty bins stay out of the line
+                        levels=[0.1],
+                        colors="black",
+                        linestyles="--",
+                        linewidths=1.2,
+                    )
+                    ax.plot([], [], "k--", lw=1.2, label="theory (1 − ωλ_k/d)^t: 10x less")
+                    ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
+            if log:
+                ax.set_xscale("log")
+                ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlim(x_edges[0], x_edges[-1])
+            scale = _iteration_scale(ax, [h.iteration], axis="y")
+            ax.set_ylim(y_edges[0], y_edges[-1])
+            dim = len(r.problem.get("shape", [1]))
+            ax.set_xlabel(
+                f"frequency {'k' if dim == 1 else 'radial |k|'} (low → high"
+                f"{', log scale' if log else ''})"
+            )
+            ax.set_ylabel(f"iteration ({scale} scale)")
+            for ev in _events(r):
+                ax.axhline(ev["iteration"], color="black", ls=":", lw=1.0)
+    if mesh is not None:
+        fig.colorbar(
+            mesh,
+            ax=axes.ravel().tolist(),
+            label="fraction left of the bin's initial value  ‖r̂_b(t)‖ / ‖r̂_b(0)‖",
+        )
+    fig.suptitle(
+        f"Residual spectrum by frequency bin, {results[0].title}\n"
+        "red: untouched, blue: cleared; read upwards which columns turn blue first",
+        fontsize=12,
+    )
+    return fig
+
+
 # -- all -------------------------------------------------------------------------------
 BUILDERS = {
+    "spectrum": spectrum_figure,
     "convergence": convergence_figure,
     "modal_error": modal_error_figure,
     "band_error": band_error_figure,

@@ -4,7 +4,10 @@ A ``solve`` run writes ``result.json`` (the contract of ``DESIGN.md``, plus a
 ``run`` record: command line, options, seed, version, wall time) and
 ``result.npz`` beside it. A ``compare`` run writes ``compare.json``, a list of
 such result dicts in run order, and ``compare.npz`` with the final iterates
-``u_0, u_1, ...`` (same order), ``u_ref`` and, when known, ``u_exact``.
+``u_0, u_1, ...`` (same order), ``u_ref`` where errors were tracked and, when
+known, ``u_exact``. Every result dict holds the history's residual spectrum
+(``spectrum_k``, ``residual_spectrum``) and, where errors were tracked, its
+error spectrum (else ``null``).
 
 :func:`load_result` and :func:`load_dir` read either back into
 :class:`SavedResult`, a light object holding what the figures need, so that
@@ -47,6 +50,9 @@ class SavedResult:
         Final iterate, discrete solution, continuous solution on the grid.
     info, run : dict
         Method counters and the run record (command line, wall time, ...).
+    theory_spectrum : ndarray or None, shape (s, B)
+        The residual spectrum local Fourier analysis predicts at the records
+        (:func:`predicted_spectrum`), where it applies.
     """
 
     method: str
@@ -65,6 +71,7 @@ class SavedResult:
     run: dict = field(default_factory=dict)
     message: str = ""
     interrupted: bool = False
+    theory_spectrum: np.ndarray | None = None
 
     @property
     def title(self) -> str:
@@ -85,6 +92,41 @@ class SavedResult:
             return tuple(np.arange(1, n + 1, dtype=float) for n in shape)
 
 
+#: Methods whose residual spectrum local Fourier analysis predicts (constant coefficients).
+THEORY_METHODS = ("jacobi", "weighted-jacobi")
+
+
+def predicted_spectrum(r) -> np.ndarray | None:
+    r"""The residual spectrum (weighted) Jacobi should have at ``r``'s records, or ``None``.
+
+    On constant coefficients each sweep multiplies the residual's sine
+    coefficient at ``k`` by ``1 - omega lambda_k / d``
+    (:func:`problems.spectrum.relaxation_spectrum`). The prediction starts
+    from ``f`` (the residual of ``x0 = 0``) and is given only when the
+    run's first record is that state; ``None`` for other methods, variable
+    coefficients or another start.
+    """
+    cached = r.__dict__.get("_theory_spectrum", False)
+    if cached is not False:
+        return cached
+    from problems import spectrum
+
+    p, h, out = r.problem, r.history, None
+    if (
+        r.method in THEORY_METHODS
+        and p.is_constant_coefficient
+        and len(h)
+        and len(h.spectrum_k)
+        and h.iteration[0] == 0
+    ):
+        start = spectrum.residual_spectrum(p, np.zeros(p.shape))
+        if np.allclose(h.residual_spectrum[0], start, rtol=1e-12, atol=0):
+            omega = float(r.info.get("omega", r.options.get("omega", 1.0)))
+            out = spectrum.relaxation_spectrum(p, p.f, h.iteration, omega)
+    r.__dict__["_theory_spectrum"] = out
+    return out
+
+
 def from_solve_result(r, run: dict | None = None) -> SavedResult:
     """A :class:`SavedResult` view of an in-memory ``SolveResult``."""
     d = r.to_dict()
@@ -99,18 +141,23 @@ def from_solve_result(r, run: dict | None = None) -> SavedResult:
         relative_residual=d["relative_residual"],
         history=r.history,
         u=np.asarray(r.u),
-        u_ref=np.asarray(r.problem.reference()),
+        u_ref=None if r.reference() is None else np.asarray(r.reference()),
         u_exact=r.problem.exact(),
         info=d["info"],
         run=dict(run or {}),
         message=r.message,
         interrupted=r.interrupted,
+        theory_spectrum=predicted_spectrum(r),
     )
 
 
 def result_dict(r, run: dict | None = None) -> dict[str, Any]:
-    """``r.to_dict()`` with the run record added under ``"run"``."""
+    """``r.to_dict()`` with the run record added under ``"run"``, and the predicted
+    residual spectrum under ``history.theory_spectrum`` where it applies."""
     d = r.to_dict()
+    theory = predicted_spectrum(r)
+    if theory is not None:
+        d["history"]["theory_spectrum"] = [[float(v) for v in row] for row in theory]
     if run is not None:
         d["run"] = run
     return d
@@ -133,7 +180,9 @@ def write_compare(out: str | os.PathLike, results: list, run: dict | None = None
     out.mkdir(parents=True, exist_ok=True)
     p = results[0].problem
     arrays = {f"u_{i}": np.asarray(r.u) for i, r in enumerate(results)}
-    arrays["u_ref"] = p.reference()
+    ref = next((r.reference() for r in results if r.errors_tracked), None)
+    if ref is not None:  # never a hidden reference solve
+        arrays["u_ref"] = ref
     exact = p.exact()
     if exact is not None:
         arrays["u_exact"] = exact
@@ -162,6 +211,11 @@ def _from_dict(d: dict, u=None, u_ref=None, u_exact=None) -> SavedResult:
         run=d.get("run", {}),
         message=d.get("message", ""),
         interrupted=bool(d.get("interrupted", False)),
+        theory_spectrum=(
+            np.array(d["history"]["theory_spectrum"], dtype=float)
+            if d["history"].get("theory_spectrum") is not None
+            else None
+        ),
     )
 
 

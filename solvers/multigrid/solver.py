@@ -2,9 +2,11 @@ r"""Classical geometric multigrid: the methods ``multigrid`` and ``mg-pcg``.
 
 :class:`Multigrid` builds the hierarchy (:func:`~solvers.multigrid.hierarchy.build_levels`:
 rediscretised coarse operators down to about ``coarsest`` points per axis), a
-symmetric V(``sweeps``, ``sweeps``) cycle with lexicographic Gauss-Seidel
-(forward before the coarse correction, backward after) and, on the coarsest
-grid, a direct solve: Cholesky for SPD operators, LU otherwise. The coarsest
+symmetric V(``sweeps``, ``sweeps``) cycle (:mod:`~solvers.multigrid.cycle`; the
+option ``smoother``: lexicographic Gauss-Seidel by default, forward before the
+coarse correction and backward after; red-black, Chebyshev or l1-Jacobi; the
+option ``precision``: float64 or float32 cycles) and, on the coarsest grid, a
+direct solve: Cholesky for SPD operators, LU otherwise. The coarsest
 solve is pluggable: the neural methods of :mod:`hybrid.neural` replace it by
 a learned space and keep everything else, so ``mg-pcg`` is their ablation.
 
@@ -31,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.linalg as sla
@@ -38,19 +41,32 @@ import scipy.sparse.linalg as spla
 
 from problems._numba import warm_up
 from solvers.krylov import compile_kernels, pcg
-from solvers.multigrid.cycle import VCycle, gauss_seidel
+from solvers.multigrid.cycle import PRECISIONS, SMOOTHERS, VCycle, check_choice
 from solvers.multigrid.hierarchy import build_levels
 from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
 from solvers.registry import method
+from solvers.relaxation import _readonly
 
 #: Cycles of ``multigrid`` when ``maxiter`` is not given.
 MAXITER = 500
+#: The cycle's smoother unless told otherwise, chosen by measured time to 1e-8
+#: (``benchmarks/multigrid.py``, 1023^2): V(2,2) Gauss-Seidel was fastest on
+#: varcoef2d and V(1,1) Gauss-Seidel on randcoef2d, red-black and Chebyshev within
+#: 10-40% (one V-cycle costs 7.6-13.6 Jacobi sweeps whichever it is; fewer
+#: sweeps take more CG steps). V(2,2) Gauss-Seidel also keeps ``mg-pcg`` the
+#: exact ablation of the neural methods' defaults.
+DEFAULT_SMOOTHER = "gauss-seidel"
 
 OPTIONS = {
     "levels": "'auto' (default: coarsen to about `coarsest` points per axis) or the number of"
     " grids; 1 is a direct solve",
     "coarsest": "smallest points per axis of the hierarchy (default 15)",
-    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
+    "sweeps": "smoothing sweeps before and after each coarse correction (Chebyshev: its"
+    " degree; default 2)",
+    "smoother": f"one of {', '.join(SMOOTHERS)} (default {DEFAULT_SMOOTHER!r}, the fastest to 1e-8"
+    " measured by benchmarks/multigrid.py)",
+    "precision": "'float64' (default) or 'float32': the precision of the V-cycle (CG and the"
+    " residuals stay float64)",
 }
 
 
@@ -79,7 +95,7 @@ class DirectCoarseSolve:
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         if self._cholesky is not None:
-            return sla.cho_solve(self._cholesky, r.ravel()).reshape(self.shape)
+            return sla.cho_solve(self._cholesky, r.ravel(), check_finite=False).reshape(self.shape)
         return self._lu.solve(np.ascontiguousarray(r).ravel()).reshape(self.shape)
 
 
@@ -94,7 +110,11 @@ class Multigrid:
     coarsest : int
         Smallest points per axis.
     sweeps : int
-        Gauss-Seidel sweeps before and after each coarse correction.
+        Smoothing sweeps before and after each coarse correction (Chebyshev: degree).
+    smoother : str
+        One of :data:`~solvers.multigrid.cycle.SMOOTHERS`.
+    precision : "float64" or "float32"
+        The precision of the cycle (its input and output stay float64).
     coarse_solve : callable, optional
         ``e = coarse_solve(r)`` on the coarsest grid (default :class:`DirectCoarseSolve`);
         it may also be set later with :meth:`set_coarse_solve`.
@@ -113,10 +133,22 @@ class Multigrid:
     True
     """
 
-    def __init__(self, operator, *, levels="auto", coarsest=15, sweeps=2, coarse_solve=None):
+    def __init__(
+        self,
+        operator,
+        *,
+        levels="auto",
+        coarsest=15,
+        sweeps=2,
+        coarse_solve=None,
+        smoother=DEFAULT_SMOOTHER,
+        precision="float64",
+    ):
         if levels != "auto":
             levels = positive_int("levels", levels)
         self.sweeps = positive_int("sweeps", sweeps)
+        self.smoother = check_choice("smoother", smoother, SMOOTHERS)
+        self.precision = check_choice("precision", precision, PRECISIONS)
         self.levels = build_levels(
             operator,
             coarsest=positive_int("coarsest", coarsest),
@@ -124,24 +156,74 @@ class Multigrid:
         )
         # compile (or load) the smoother, operator and transfer kernels: a one-time
         # cost per process, kept off every clock
+        self.cycle = VCycle(
+            self.levels, smoother, np.zeros_like, sweeps=self.sweeps, dtype=precision
+        )
         self.warm_seconds = warm_up(
             lambda: (
-                VCycle(self.levels, gauss_seidel, np.zeros_like, sweeps=1).precondition(
-                    np.zeros(operator.shape)
-                ),
+                self.cycle.precondition(np.zeros(operator.shape)),
+                # `multigrid` passes the problem's read-only f: another specialisation
+                self.cycle(_readonly(np.zeros(operator.shape)), np.zeros(operator.shape)),
                 compile_kernels(operator.shape),
             )
         )
-        self.cycle = VCycle(self.levels, gauss_seidel, None, sweeps=self.sweeps)
         self.set_coarse_solve(coarse_solve or DirectCoarseSolve(self.levels[-1]))
 
     def set_coarse_solve(self, coarse_solve) -> None:
         """Use ``e = coarse_solve(r)`` on the coarsest grid from now on."""
         self.cycle.coarse_solve = coarse_solve
 
-    def precondition(self, r: np.ndarray) -> np.ndarray:
-        """``B r``: one cycle from zero (a symmetric preconditioner)."""
-        return self.cycle.precondition(r)
+    def precondition(self, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``B r``: one cycle from zero (a symmetric preconditioner); ``out`` avoids the
+        allocation."""
+        return self.cycle.precondition(r, out)
+
+    def solve(self, f, *, rtol: float = 1e-8, maxiter: int | None = None):
+        """``mg-pcg`` for one right-hand side (``shape``) or a batch ``(m, *shape)``.
+
+        The hierarchy, coarsest factorisation, plans and buffers are set up once
+        and serve every right-hand side; each runs its own CG (the same
+        iterations as alone), with no history recorded.
+
+        Returns
+        -------
+        u : ndarray
+            The solutions, shaped like ``f``.
+        info : dict
+            ``iterations`` and ``converged``, one entry per right-hand side.
+
+        Examples
+        --------
+        >>> import problems
+        >>> p = problems.get("varcoef2d", n=31)
+        >>> mg = Multigrid(p.operator)
+        >>> F = np.stack([p.f, 2 * p.f])
+        >>> U, info = mg.solve(F, rtol=1e-10)
+        >>> U.shape, info["converged"], bool(np.allclose(U[1], 2 * U[0]))
+        ((2, 31, 31), [True, True], True)
+        """
+        shape = self.levels[0].shape
+        F = np.asarray(f, dtype=np.float64)
+        single = F.shape == tuple(shape)
+        if not single and F.shape[1:] != tuple(shape):
+            raise ValueError(
+                f"f must have shape {tuple(shape)} or (m, *{tuple(shape)}), got {F.shape}"
+            )
+        F = F.reshape(-1, *shape)
+        U = np.empty_like(F)
+        settings = SimpleNamespace(rtol=float(rtol), maxiter=maxiter, max_seconds=None)
+        z = np.empty(shape)
+        problem = _OperatorSystem(self.levels[0])
+        its, conv = [], []
+        for k in range(F.shape[0]):
+            problem.f = np.ascontiguousarray(F[k])
+            u, converged, it, _ = pcg(
+                problem, settings, lambda r: self.precondition(r, z), _NO_HISTORY
+            )
+            U[k] = u
+            its.append(it)
+            conv.append(bool(converged))
+        return (U[0] if single else U), {"iterations": its, "converged": conv}
 
     @property
     def transfers(self):
@@ -149,7 +231,44 @@ class Multigrid:
         return self.cycle.transfers
 
     def info(self) -> dict:
-        return {"levels": len(self.levels), "coarsest_shape": list(self.levels[-1].shape)}
+        return {
+            "levels": len(self.levels),
+            "coarsest_shape": list(self.levels[-1].shape),
+            "smoother": self.smoother,
+            "precision": self.precision,
+        }
+
+
+class _OperatorSystem:
+    """``A u = f`` with the interface :func:`~solvers.krylov.pcg` needs."""
+
+    def __init__(self, op):
+        self.op, self.shape, self.f = op, op.shape, None
+
+    def apply(self, u, out=None):
+        return self.op.apply(u, out)
+
+    def residual(self, u):
+        return self.f - self.op.apply(u)
+
+
+class _NoHistory:
+    """A recorder that records nothing (:meth:`Multigrid.solve`)."""
+
+    @staticmethod
+    def record(*args):
+        pass
+
+    @staticmethod
+    def due(iteration):
+        return False
+
+    @staticmethod
+    def elapsed():
+        return 0.0
+
+
+_NO_HISTORY = _NoHistory()
 
 
 def stationary(problem, settings, rec: Recorder, u: np.ndarray, step, maxiter=MAXITER, after=None):
@@ -193,7 +312,10 @@ def _solve(name, problem, settings, options):
     rec.record(0, u)
     rec.restart_clock(setup)  # the set-up (hierarchy, coarsest factorisation) is on the clock
     if name == "mg-pcg":
-        u, converged, it, message = pcg(problem, settings, mg.precondition, rec, u, False)
+        z = np.empty(problem.shape)  # the preconditioned residual, reused every step
+        u, converged, it, message = pcg(
+            problem, settings, lambda r: mg.precondition(r, z), rec, u, False
+        )
     else:
         u, converged, it, message = stationary(
             problem, settings, rec, u, lambda u, f: mg.cycle(f, u)
@@ -213,7 +335,7 @@ def _solve(name, problem, settings, options):
     )
 
 
-@method("geometric multigrid V(2,2)-cycles, Gauss-Seidel smoothing, direct coarsest solve", OPTIONS)
+@method("geometric multigrid V(2,2)-cycles (smoother by option), direct coarsest solve", OPTIONS)
 def multigrid(problem, settings, **options):
     return _solve("multigrid", problem, settings, options)
 
