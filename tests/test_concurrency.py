@@ -54,7 +54,7 @@ def _serial_reference(plan, kernel, u, f, omega, sweep, sweeps):
     if kernel == "jacobi":
         rk.jacobi_2d(*args, sweeps, np.zeros((5, plan.shape[1])))
     elif kernel == "red-black":
-        rk.red_black_2d(*args, sweeps, 1, plan._zeros)
+        rk.red_black_2d(*args, sweeps, np.zeros((2, plan.shape[1])), 0)  # one block, red first
     else:
         for _ in range(sweeps):
             for forward in {"forward": (True,), "backward": (False,)}.get(sweep, (True, False)):

@@ -25,7 +25,7 @@ import problems
 from hybrid.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("band_error", "convergence", "modal_error", "solution")
+FIGURES = ("band_error", "convergence", "modal_error", "solution", "spectrum")
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}
 
 
