@@ -152,10 +152,10 @@ def compare(
         hybrid.REGISTRY.check_options(name, options)
     results: list[SolveResult] = []
     for name, options in plan:
-        if on_start is not None:
-            on_start(name)
         observer = _Observer(on_record)
-        try:
+        try:  # on_start inside: a Ctrl-C right after "running ..." still writes its result
+            if on_start is not None:
+                on_start(name)
             with watch(observer):
                 results.append(hybrid.solve(problem, name, **common, **options))
         except KeyboardInterrupt:
