@@ -68,6 +68,10 @@ VARIANTS = [
 ]
 assert {m for _, m, _ in VARIANTS} == set(SMOOTHERS)
 
+#: Timing floors that used to be test assertions (tests assert correctness only): the
+#: sweep rate the dnn-jacobi / dnn-gauss-seidel switch measures on a small problem.
+FLOORS = {"switch_sweeps_per_s_jacobi": 1000.0, "switch_sweeps_per_s_gauss-seidel": 1000.0}
+
 TARGETS = {
     "jacobi_2d_vs_bandwidth_bound": 0.9,
     "jacobi_2d_vs_numpy": 8.0,
@@ -243,6 +247,30 @@ def measure_recording(problem, method, maxiter, repeats) -> dict:
     }
 
 
+def measure_switch_sweep_rates(rounds: int) -> dict:
+    """Sweeps per second that the automatic DNN-to-relaxation switch measures
+    (:class:`hybrid.dnn_relax.LowBandMonitor`, 0.05 s of sweeps each) on paper1d, n = 63:
+    median and worst of ``rounds`` monitors, against :data:`FLOORS`."""
+    from hybrid.dnn_relax import LowBandMonitor
+
+    p = problems.get("paper1d", n=63)
+    out = {}
+    for relaxation in ("jacobi", "gauss-seidel"):
+        rates = []
+        for _ in range(rounds):
+            monitor = LowBandMonitor.__new__(LowBandMonitor)  # only its sweep timer
+            monitor.problem = p
+            rates.append(monitor._sweeps_per_second(relaxation))
+        floor = FLOORS[f"switch_sweeps_per_s_{relaxation}"]
+        out[relaxation] = {
+            "median_sweeps_per_s": float(np.median(rates)),
+            "worst_sweeps_per_s": float(min(rates)),
+            "floor": floor,
+            "met": bool(min(rates) >= floor),
+        }
+    return out
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke test")
@@ -271,6 +299,7 @@ def main(argv=None) -> dict:
     rates_2d_var = measure_rates((n2, n2), sweeps2, rounds, variable=True, with_numpy=False)
     rates_1d = measure_rates((n1,), sweeps1, rounds)
     recording = [measure_recording(p, m, k, 3) for p, m, k in rec_cases]
+    floors = measure_switch_sweep_rates(3 if args.quick else 7)
 
     def ratios_by(stat: str) -> dict:
         key = f"{stat}_Mpts_per_s"
@@ -326,6 +355,7 @@ def main(argv=None) -> dict:
         "ratios_median": ratios_by("median"),
         "targets": TARGETS,
         "recording": recording,
+        "floors": floors,
     }
     _print(result)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -385,6 +415,13 @@ def _print(r: dict) -> None:
             f" {100 * rec['recording_seconds_per_solver_second']:.1f}%);"
             f" {rec['residual_checks']} residual checks;"
             f" solve vs bare relax {100 * rec['solve_overhead_vs_bare_relax']:+.1f}%"
+        )
+    print("\nfloors (formerly timed tests): sweeps per second the auto switch measures")
+    for name, v in r["floors"].items():
+        print(
+            f"  {name:<14} median {v['median_sweeps_per_s']:,.0f}, worst"
+            f" {v['worst_sweeps_per_s']:,.0f}  >= {v['floor']:,.0f}:"
+            f" {'met' if v['met'] else 'MISSED'}"
         )
 
 

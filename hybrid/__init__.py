@@ -5,7 +5,7 @@ figures) lives in :mod:`hybrid.app`, above the algorithms; importing
 ``hybrid`` loads neither it nor matplotlib.
 
 >>> import hybrid
->>> {"jacobi", "mg-pcg", "neural-pcg"} <= set(hybrid.methods())
+>>> {"jacobi", "direct", "dnn", "dnn-jacobi", "mg-pcg", "neural-pcg"} <= set(hybrid.methods())
 True
 """
 

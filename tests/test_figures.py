@@ -54,7 +54,7 @@ def test_convergence_draws_every_method_on_shared_axes(runs_1d):
     # the lines carry the recorded values: relative error vs iteration of the first method
     x, y = axes[0].get_lines()[0].get_data()
     np.testing.assert_array_equal(x, runs_1d[0].history.iteration)
-    np.testing.assert_allclose(y, runs_1d[0].history.relative_error)
+    np.testing.assert_allclose(y, runs_1d[0].history.relative_error, rtol=1e-15, atol=0)
     assert "time" in axes[3].get_xlabel() and "iteration" in axes[2].get_xlabel()
     legend_texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend_texts == ["amg", "dst-pcg"]
@@ -95,7 +95,7 @@ def test_heatmap_shows_modal_error_with_one_shared_log_scale(runs_1d):
     assert type(norm).__name__ == "LogNorm"
     h = runs_1d[0].history
     drawn = np.asarray(meshes[0].get_array()).reshape(len(h), len(h.modes))
-    np.testing.assert_allclose(drawn, np.maximum(h.modal_error, norm.vmin))
+    np.testing.assert_allclose(drawn, np.maximum(h.modal_error, norm.vmin), rtol=1e-15, atol=0)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == [f"k={k}" for k in h.modes]
     assert any("per-mode relative error" in ax.get_ylabel() for ax in fig.axes)  # colour bar
@@ -115,7 +115,7 @@ def test_band_error_panels(runs_1d):
     h = runs_1d[0].history
     lines = visible[0].get_lines()
     for line, band in zip(lines, ("low", "mid", "high"), strict=False):
-        np.testing.assert_allclose(line.get_ydata(), h.band_error[band])
+        np.testing.assert_allclose(line.get_ydata(), h.band_error[band], rtol=1e-15, atol=0)
 
 
 def test_solution_1d_and_2d(runs_1d, runs_2d):

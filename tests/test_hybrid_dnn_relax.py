@@ -17,7 +17,7 @@ SMALL_DNN = {"widths": (16, 16)}
 @pytest.mark.parametrize("method", ["dnn-jacobi", "dnn-gauss-seidel"])
 def test_fixed_switch_converges_and_joins_both_phases(name, n, method):
     p = problems.get(name, n=n)
-    r = hybrid.solve(p, method, rtol=1e-10, switch_after=30, dnn_options=SMALL_DNN)
+    r = hybrid.solve(p, method, rtol=1e-10, maxiter=100_000, switch_after=30, dnn_options=SMALL_DNN)
     assert r.converged, r.message
     ref = p.reference()
     assert np.linalg.norm(r.u - ref) <= 1e-8 * np.linalg.norm(ref)
@@ -39,17 +39,19 @@ def test_fixed_switch_converges_and_joins_both_phases(name, n, method):
 
 def test_switch_after_zero_is_plain_relaxation():
     p = problems.get("paper1d", n=31)
-    # record_every=0: at the default cadence the throttle times records, and records
-    # move the residual checks, so the stopping sweep would depend on the machine's load
-    r = hybrid.solve(p, "dnn-gauss-seidel", rtol=1e-10, switch_after=0, record_every=0)
-    plain = hybrid.solve(p, "gauss-seidel", rtol=1e-10, record_every=0)
+    # record_every fixed: at the default cadence records wait while they would cost more
+    # than 10% of the solver's time, and they cut the sweeps into chunks, so the stopping
+    # sweep would depend on the machine's load
+    common = {"rtol": 1e-10, "maxiter": 100_000, "record_every": 50}
+    r = hybrid.solve(p, "dnn-gauss-seidel", switch_after=0, **common)
+    plain = hybrid.solve(p, "gauss-seidel", **common)
     assert r.info["dnn_steps"] == 0 and r.iterations == plain.iterations
     assert np.allclose(r.u, plain.u, rtol=0, atol=1e-14)
 
 
 def test_auto_switch_converges_and_reports_where_it_switched():
     p = problems.get("paper1d", n=127)
-    r = hybrid.solve(p, "dnn-gauss-seidel", rtol=1e-10, dnn_options=SMALL_DNN)
+    r = hybrid.solve(p, "dnn-gauss-seidel", rtol=1e-10, maxiter=100_000, dnn_options=SMALL_DNN)
     assert r.converged
     assert r.info["switch_step"] == r.info["dnn_steps"] >= 1
     assert 0 <= r.info["handed_over_step"] <= r.info["switch_step"]
@@ -63,14 +65,20 @@ def test_low_band_estimate_is_exact_for_constant_coefficients(name, rng):
     assert monitor.low_band_error(u) == pytest.approx(spectrum.band_errors(p, u)["low"], rel=1e-10)
 
 
-def test_relaxation_rate_is_that_of_the_slowest_mode():
-    p = problems.get("paper1d", n=63)
+@pytest.mark.parametrize(("name", "n"), [("paper1d", 63), ("modes2d", (31, 15))])
+def test_relaxation_rate_is_that_of_the_slowest_mode(name, n, monkeypatch):
+    """Nepers per second = -log(rho_1) x sweeps per second, with rho_1 = cos(pi / (n + 1))
+    for Jacobi (in 2D its h-weighted mean over the axes) and its square for
+    Gauss-Seidel: twice Jacobi's rate at the same sweep rate (stubbed here; the
+    measured sweep rate is a benchmark's business)."""
+    monkeypatch.setattr(LowBandMonitor, "_sweeps_per_second", lambda self, relaxation: 1000.0)
+    p = problems.get(name, n=n)
     jac = LowBandMonitor(p, "jacobi")
     gs = LowBandMonitor(p, "gauss-seidel")
-    rho = math.cos(math.pi / 64)
-    sweeps_j = jac.relax_rate / -math.log(rho)
-    sweeps_g = gs.relax_rate / -math.log(rho**2)
-    assert sweeps_j > 1000 and sweeps_g > 1000  # sweeps per second, measured
+    w = [1 / h**2 for h in p.grid.h]
+    rho = sum(wd * math.cos(math.pi / (nd + 1)) for wd, nd in zip(w, p.shape)) / sum(w)
+    assert jac.relax_rate == pytest.approx(-math.log(rho) * 1000.0, rel=1e-9)
+    assert gs.relax_rate == pytest.approx(2 * jac.relax_rate, rel=1e-12)
 
 
 def test_monitor_switches_when_dnn_progress_falls_below_relaxation(monkeypatch):
@@ -103,7 +111,7 @@ def test_x0_is_refused_for_the_dnn_phase_but_used_without_it():
     p = problems.get("paper1d", n=15)
     with pytest.raises(ValueError, match="give switch_after=0 to relax from x0"):
         hybrid.solve(p, "dnn-jacobi", x0=np.ones(p.shape), switch_after=5)
-    r = hybrid.solve(p, "dnn-jacobi", x0=p.reference(), switch_after=0, rtol=1e-10)
+    r = hybrid.solve(p, "dnn-jacobi", x0=p.reference(), switch_after=0, rtol=1e-10, maxiter=100_000)
     assert r.converged and r.info["sweeps"] <= 1
 
 

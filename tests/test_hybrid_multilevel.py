@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import CLOCK_JUMP
 
 import hybrid
 import problems
@@ -34,8 +35,8 @@ def test_restriction_is_the_scaled_adjoint_of_prolongation(shape, rng):
 def test_transfer_kernels_match_the_slicing_reference(shape, rng):
     e = rng.standard_normal(shape)
     r = rng.standard_normal(tuple(2 * n + 1 for n in shape))
-    assert np.allclose(prolong(e), prolong_reference(e), atol=1e-15)
-    assert np.allclose(restrict(r), restrict_reference(r), atol=1e-15)
+    np.testing.assert_allclose(prolong(e), prolong_reference(e), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(restrict(r), restrict_reference(r), rtol=0, atol=1e-14)
 
 
 def test_prolongation_is_exact_for_linear_functions_vanishing_on_the_boundary():
@@ -45,7 +46,7 @@ def test_prolongation_is_exact_for_linear_functions_vanishing_on_the_boundary():
     def hat(x):
         return np.minimum(x, 1 - x)  # piecewise linear with a kink at a coarse point
 
-    assert np.allclose(prolong(hat(coarse.axes[0])), hat(fine.axes[0]))
+    np.testing.assert_allclose(prolong(hat(coarse.axes[0])), hat(fine.axes[0]), rtol=0, atol=1e-15)
 
 
 def test_coarse_operator_of_constant_coefficients_is_the_coarse_discretisation():
@@ -79,15 +80,19 @@ def test_linear_transfer(n, m):
     x_f = np.arange(1, n + 1) / (n + 1)
     x_c = np.arange(1, m + 1) / (m + 1)
     g = np.sin(np.pi * x_c)
-    np.testing.assert_allclose(P @ g, np.interp(x_f, [0, *x_c, 1], [0, *g, 0]), atol=1e-14)
+    np.testing.assert_allclose(P @ g, np.interp(x_f, [0, *x_c, 1], [0, *g, 0]), rtol=0, atol=1e-14)
     t1 = Linear((n,), (m,))
-    np.testing.assert_allclose(t1.prolong(g), P @ g, atol=1e-14)
-    np.testing.assert_allclose(t1.restrict(x_f), (m + 1) / (n + 1) * (P.T @ x_f), atol=1e-14)
+    np.testing.assert_allclose(t1.prolong(g), P @ g, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(
+        t1.restrict(x_f), (m + 1) / (n + 1) * (P.T @ x_f), rtol=0, atol=1e-14
+    )
     t = Linear((n, n + 3), (m, m))
     rng = np.random.default_rng(0)
     r, e = rng.standard_normal((n, n + 3)), rng.standard_normal((m, m))
     h_over_H = (m + 1) / (n + 1) * (m + 1) / (n + 4)
-    np.testing.assert_allclose(np.vdot(t.restrict(r), e), h_over_H * np.vdot(r, t.prolong(e)))
+    np.testing.assert_allclose(
+        np.vdot(t.restrict(r), e), h_over_H * np.vdot(r, t.prolong(e)), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_linear_transfer_rejects_wrong_shapes():
@@ -104,8 +109,8 @@ def test_linear_transfer_is_full_weighting_on_nested_grids():
     rng = np.random.default_rng(1)
     r, e = rng.standard_normal((31, 15)), rng.standard_normal((15, 7))
     t = Linear((31, 15), (15, 7))
-    np.testing.assert_allclose(t.restrict(r), restrict_reference(r), atol=1e-14)
-    np.testing.assert_allclose(t.prolong(e), prolong_reference(e), atol=1e-14)
+    np.testing.assert_allclose(t.restrict(r), restrict_reference(r), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(t.prolong(e), prolong_reference(e), rtol=0, atol=1e-14)
     assert isinstance(transfer((31, 15), (15, 7)), Nested)
     assert isinstance(transfer((30, 15), (15, 7)), Linear)
 
@@ -161,7 +166,7 @@ def test_the_cycle_with_a_direct_coarsest_solve_is_mesh_independent():
 @pytest.mark.parametrize("method", ["neural-twolevel", "neural-pcg"])
 def test_neural_hybrids_converge_to_the_discrete_solution(name, n, method):
     p = problems.get(name, n=n)
-    r = hybrid.solve(p, method, rtol=1e-10, train_steps=50)
+    r = hybrid.solve(p, method, rtol=1e-10, maxiter=500, train_steps=50)
     assert r.converged, r.message
     assert r.relative_residual <= 1e-10
     ref = p.reference()
@@ -211,7 +216,7 @@ def test_hybrid_solver_trains_once_for_many_right_hand_sides(monkeypatch, rng):
     p = problems.get("randcoef2d", n=63)
     hs = HybridSolver(p, train_steps=30)
     for f in [np.ones(p.shape), rng.standard_normal(p.shape), p.x[0] * p.x[1]]:
-        r = hs.solve(f, rtol=1e-10)
+        r = hs.solve(f, rtol=1e-10, maxiter=500)
         assert r.converged
         expected = p.with_rhs(f).reference()
         assert np.linalg.norm(r.u - expected) <= 1e-8 * np.linalg.norm(expected)
@@ -240,11 +245,13 @@ def test_bad_hybrid_options_are_rejected(options, message):
 )
 def test_grids_of_any_size_converge_like_nested_ones(method, name, n, nested_n):
     p = problems.get(name, n=n)
-    r = hybrid.solve(p, method, rtol=1e-10, train_steps=10)
+    r = hybrid.solve(p, method, rtol=1e-10, maxiter=500, train_steps=10)
     assert r.converged and r.info["levels"] >= 3
     err = np.linalg.norm(r.u - p.reference()) / np.linalg.norm(p.reference())
     assert err < 1e-8
-    nested = hybrid.solve(problems.get(name, n=nested_n), method, rtol=1e-10, train_steps=10)
+    nested = hybrid.solve(
+        problems.get(name, n=nested_n), method, rtol=1e-10, maxiter=500, train_steps=10
+    )
     assert r.iterations <= 1.5 * nested.iterations + 2, (r.iterations, nested.iterations)
 
 
@@ -263,8 +270,8 @@ def test_setup_time_leaves_out_compiling_the_kernels(monkeypatch, slow_first_cal
     monkeypatch.setattr(cycle, "smooth", slow)
     hs = HybridSolver(problems.get("random2d", n=63), coarse="direct", initial="zero")
     assert len(calls) >= 1
-    assert hs.setup_seconds < 0.25, hs.setup_seconds
-    r = hs.solve(rtol=1e-10)
+    assert hs.setup_seconds < CLOCK_JUMP, hs.setup_seconds
+    r = hs.solve(rtol=1e-10, maxiter=500)
     assert r.converged
 
 
@@ -279,7 +286,7 @@ def test_the_dnn_initial_guess_is_on_the_clock(monkeypatch):
         return real(grid)
 
     monkeypatch.setattr(hs.basis_net, "predict", slow_predict)
-    r = hs.solve(rtol=1e-8)  # the problem's own f: the DNN guess is used
+    r = hs.solve(rtol=1e-8, maxiter=500)  # the problem's own f: the DNN guess is used
     assert r.converged and r.seconds >= 0.3
     assert r.history.seconds[0] >= 0.3  # the first record comes after the guess
 

@@ -105,13 +105,15 @@ def test_sine_modes_are_eigenvectors_with_known_eigenvalues(shape):
                 np.sin(np.pi * k[1] * jdx / (shape[1] + 1)),
             )
         # the orthonormal DST basis vector is the sine mode, normalised
-        assert np.allclose(v / np.linalg.norm(v), expected_v / np.linalg.norm(expected_v))
+        np.testing.assert_allclose(
+            v / np.linalg.norm(v), expected_v / np.linalg.norm(expected_v), rtol=0, atol=1e-12
+        )
         h = grid.h
         expected_lam = sum(
             4 / hd**2 * np.sin(np.pi * kd / (2 * (nd + 1))) ** 2 for kd, nd, hd in zip(k, shape, h)
         )
         assert np.allclose(p.apply(v), expected_lam * v, rtol=1e-12, atol=1e-12 * expected_lam)
-        assert np.isclose(lam[tuple(np.array(k) - 1)], expected_lam, rtol=1e-14)
+        assert np.isclose(lam[tuple(np.array(k) - 1)], expected_lam, rtol=1e-14, atol=0)
 
 
 def test_helmholtz_shift_adds_c_to_eigenvalues():
@@ -120,7 +122,7 @@ def test_helmholtz_shift_adds_c_to_eigenvalues():
     coeffs[2, 4] = 1.0
     v = problems.spectrum.inverse(p, coeffs)
     lam = constant_eigenvalues(p.shape, p.grid.h, 1.0, 7.5)[2, 4]
-    assert np.allclose(p.apply(v), lam * v, atol=1e-10)
+    np.testing.assert_allclose(p.apply(v), lam * v, rtol=0, atol=1e-12 * lam)
 
 
 @pytest.mark.parametrize("name", problems.names())
@@ -143,17 +145,20 @@ def test_nonzero_boundary_data_are_lifted_into_f():
         edge[(slice(1, -1),) * p.dim] = False
         assert np.abs(g[edge]).max() > 0.1  # really non-zero on the boundary
         # the lift reproduces the boundary data, and u_ref approximates the exact solution
-        assert np.allclose(p.lift(*(c[edge] for c in full)), g[edge])
+        np.testing.assert_allclose(
+            p.lift(*(c[edge] for c in full)), g[edge], rtol=1e-12, atol=1e-14
+        )
         assert p.discretization_error() < 1e-2
 
 
 def test_p_x_and_h_follow_the_grid_convention():
     p = problems.get("paper1d", n=9)
     assert p.h == pytest.approx(2 / 10)
-    assert np.allclose(p.x[0], -1 + p.h * np.arange(1, 10))
+    np.testing.assert_allclose(p.x[0], -1 + p.h * np.arange(1, 10), rtol=0, atol=1e-15)
     q = problems.get("random2d", n=(7, 9))
     assert q.h == pytest.approx((1 / 8, 1 / 10))
-    assert q.x[0].shape == (7, 9) and np.allclose(q.x[1][0], np.arange(1, 10) / 10)
+    assert q.x[0].shape == (7, 9)
+    np.testing.assert_allclose(q.x[1][0], np.arange(1, 10) / 10, rtol=0, atol=1e-15)
 
 
 def test_randcoef_contrast_parameter_sets_max_over_min():
@@ -164,7 +169,7 @@ def test_randcoef_contrast_parameter_sets_max_over_min():
         assert 0.8 * contrast <= ratio <= 1.0001 * contrast
     a = problems.get("randcoef2d", n=31, seed=1).operator.faces[0]
     b = problems.get("randcoef2d", n=31, seed=2).operator.faces[0]
-    assert not np.allclose(a, b)
+    assert np.abs(a - b).max() > 0.1 * np.abs(a).max()  # another field, not a rounding
 
 
 def test_varcoef_contrast_parameter():

@@ -6,6 +6,7 @@ import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import CLOCK_JUMP
 from scipy.sparse.linalg import spsolve_triangular
 
 import hybrid
@@ -225,7 +226,10 @@ def test_fast_residual_matches_the_operator(rng):
     for p in (problems.get("randcoef2d", n=(70, 66)), problems.get("varcoef1d", n=33)):
         u = rng.standard_normal(p.shape)
         np.testing.assert_allclose(
-            relaxation.residual(p, u), p.residual(u), atol=1e-12 * np.abs(p.residual(u)).max()
+            relaxation.residual(p, u),
+            p.residual(u),
+            rtol=0,
+            atol=1e-12 * np.abs(p.residual(u)).max(),
         )
         assert math.isclose(
             relaxation.residual_norm(p, u), np.linalg.norm(p.residual(u)), rel_tol=1e-12
@@ -234,7 +238,7 @@ def test_fast_residual_matches_the_operator(rng):
         out = np.empty(p.shape)
         got = relaxation.residual(p.operator, u, rhs=rhs, out=out)
         assert got is out
-        np.testing.assert_allclose(got, rhs - p.apply(u), atol=1e-12 * np.abs(got).max())
+        np.testing.assert_allclose(got, rhs - p.apply(u), rtol=0, atol=1e-12 * np.abs(got).max())
 
 
 # -- frequency behaviour ------------------------------------------------------------
@@ -250,7 +254,7 @@ def test_jacobi_kills_the_high_tracked_mode_of_paper1d_faster_than_the_lowest():
     drop = h.modal_error[-1] / h.modal_error[0]
     # Theory for constant coefficients: mode k falls by cos(pi k / (n + 1)) per sweep.
     theory = np.cos(np.pi * k / (p.shape[0] + 1)) ** 3000
-    np.testing.assert_allclose(drop, theory, rtol=1e-6)
+    np.testing.assert_allclose(drop, theory, rtol=1e-6, atol=0)
     assert drop[-1] < 0.2 < 0.9 < drop[0]
     # and the high band is gone long before the low one
     assert h.band_error["high"][-1] < 1e-6 * h.band_error["low"][-1]
@@ -312,7 +316,7 @@ SMALL = [
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_converges_to_rtol_on_small_problems(name, n, method):
     p = problems.get(name, n=n)
-    r = solvers.solve(p, method, rtol=1e-8)
+    r = solvers.solve(p, method, rtol=1e-8, maxiter=100_000)
     assert r.converged, r.message
     assert r.stop_reason == "converged" and r.message.startswith("converged after")
     assert r.relative_residual <= 1e-8
@@ -322,7 +326,7 @@ def test_every_method_converges_to_rtol_on_small_problems(name, n, method):
 
 def test_stopping_is_late_by_at_most_one_check_interval():
     p = problems.get("modes2d", n=31)
-    r = solvers.solve(p, "gauss-seidel", rtol=1e-6)
+    r = solvers.solve(p, "gauss-seidel", rtol=1e-6, maxiter=100_000)
     u, first = np.zeros(p.shape), None
     for k in range(1, r.iterations + 1):
         relax(p, u, "gauss-seidel", 1)
@@ -338,8 +342,10 @@ def test_sor_with_the_optimal_omega_needs_order_n_sweeps(dim):
     its = {}
     for n in (31, 63, 127):
         p = problems.get("paper1d" if dim == 1 else "modes2d", n=n)
-        its[n] = solvers.solve(p, "sor", rtol=1e-8, record_every=0).iterations
-    gs = solvers.solve(problems.get("paper1d" if dim == 1 else "modes2d", n=63), "gauss-seidel")
+        its[n] = solvers.solve(p, "sor", rtol=1e-8, maxiter=10 * n, record_every=0).iterations
+    gs = solvers.solve(
+        problems.get("paper1d" if dim == 1 else "modes2d", n=63), "gauss-seidel", maxiter=100_000
+    )
     for n, k in its.items():
         assert k <= 4 * n, its
     assert its[127] <= 2.6 * its[63] and its[63] <= 2.6 * its[31], its  # linear, not quadratic
@@ -375,7 +381,7 @@ def test_divergence_stops_with_a_message():
 
 def test_history_is_recorded_at_the_cadence_and_written():
     p = problems.get("varcoef2d", n=15)
-    r = hybrid.solve(p, "red-black", rtol=1e-10, record_every=7)
+    r = hybrid.solve(p, "red-black", rtol=1e-10, maxiter=100_000, record_every=7)
     it = r.history.iteration
     assert it[0] == 0 and it[-1] == r.iterations
     assert np.all(it[1:-1] % 7 == 0) and np.all(np.diff(it) > 0)
@@ -384,7 +390,7 @@ def test_history_is_recorded_at_the_cadence_and_written():
     assert set(r.history.phase) == {"red-black"}
     # errors fall (relative error vs p.reference(), the algebraic error)
     assert r.history.relative_error[-1] < 1e-8 < r.history.relative_error[0]
-    default = solvers.solve(p, "red-black", rtol=1e-10)
+    default = solvers.solve(p, "red-black", rtol=1e-10, maxiter=100_000)
     assert 2 <= len(default.history) and default.history.iteration[-1] == default.iterations
     assert r.options == {"omega": 1.0, "sweep": "forward"}
 
@@ -393,7 +399,7 @@ def test_result_file_of_a_relaxation_run(tmp_path):
     import json
 
     p = problems.get("paper1d", n=31)
-    r = solvers.solve(p, "sor", rtol=1e-6, sweep="symmetric")
+    r = solvers.solve(p, "sor", rtol=1e-6, maxiter=100_000, sweep="symmetric")
     data = json.loads(r.to_json(tmp_path / "result.json").read_text())
     assert data["method"] == {
         "name": "sor",
@@ -476,4 +482,4 @@ def test_compiling_the_kernels_is_off_the_clock(monkeypatch, method, slow_first_
     monkeypatch.setattr(relaxation, "_sweep", slow)
     r = solvers.solve(problems.get("modes2d", n=31), method, rtol=0, maxiter=20)
     assert len(calls) >= 2 and r.iterations == 20
-    assert r.seconds < 0.25, r.seconds
+    assert r.seconds < CLOCK_JUMP, r.seconds

@@ -151,10 +151,10 @@ def compare(
         hybrid.REGISTRY.resolve_options(name, options)
     results: list[SolveResult] = []
     for name, options in plan:
-        if on_start is not None:
-            on_start(name)
         observer = _Observer(on_record)
-        try:
+        try:  # on_start inside: a Ctrl-C right after "running ..." still writes its result
+            if on_start is not None:
+                on_start(name)
             result = hybrid.solve(problem, name, observers=(observer,), **common, **options)
         except KeyboardInterrupt:  # a method outside the driver (e.g. amg, direct)
             seed = int(common.get("seed", 0))
