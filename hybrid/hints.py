@@ -525,9 +525,10 @@ def hints(problem, settings, **options):
             u[...] = u_before  # from the last iterate, not the one the cycle just raised
             rec.mark("diverging", it)
             rec.mark("fallback:krylov", it)
+            how = "tenfold" if blowup else f"{patience} times in a row"
             message = (
-                f"the stationary cycle raised the residual {patience} times in a row (at"
-                f" iteration {it}); continued by flexible GMRES with the same cycle"
+                f"the stationary cycle raised the residual {how} (at iteration {it});"
+                " continued by flexible GMRES with the same cycle"
             )
             counter = {"n": 0}
 
