@@ -21,7 +21,8 @@ marked ``~``. Wall times on this shared 2-core machine vary with its load
 (recorded in the JSON).
 
 Run: ``.venv/bin/python benchmarks/operator.py`` (about 15 minutes;
-``--quick``: small sizes, a smoke test). Writes
+``--quick``: small sizes, a smoke test; ``--helmholtz``: the indefinite
+Helmholtz part, :mod:`operator_helmholtz`). Writes
 ``benchmarks/results/operator.json``, ``operator.md`` and ``operator.png``.
 """
 
@@ -245,7 +246,17 @@ def markdown(anchor_rows, rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; a smoke test")
+    parser.add_argument(
+        "--helmholtz",
+        action="store_true",
+        help="the indefinite Helmholtz part instead (benchmarks/operator_helmholtz.py)",
+    )
     args = parser.parse_args(argv)
+    if args.helmholtz:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import operator_helmholtz
+
+        return operator_helmholtz.main(["--quick"] if args.quick else [])
     relax_seconds = 2.0 if args.quick else 10.0
     # warm up: torch's import, the models' loading, numba's first calls
     for name in ("varcoef1d", "randcoef2d"):

@@ -17,7 +17,11 @@ The cycle (Zhang et al., *Nature Machine Intelligence* 2024), for ``A u = f``:
 ``levels=1`` is the anchor's single-grid scheme. ``levels="auto"`` puts the
 same steps on a grid hierarchy down to the sensor grid (as the anchor's 3D
 runs do): V(``sweeps``, ``sweeps``) cycles whose coarsest solve is
-``n_r / 2`` sweeps, the operator step and ``n_r / 2`` backward sweeps.
+``n_r / 2`` sweeps, the operator step and ``n_r / 2`` backward sweeps. For an
+indefinite (Helmholtz) problem the coarsest solve is the operator step alone:
+on the 31-point grid ``k h`` reaches 1 at ``k = 32``, where a Gauss-Seidel
+sweep multiplies the band below ``k^2`` by up to 2 (measured: with sweeps
+there the V-cycle diverges from ``k0 = 16``, without them it converges).
 
 Stagnation (false fixed points, Wu, van Beek, Dolean, Heinlein 2026: the
 network's update vanishes while the residual does not): each operator step
@@ -32,6 +36,12 @@ back (``fallback``):
 ``krylov`` continues with conjugate gradients preconditioned by the
 symmetric relaxation alone (flexible GMRES for indefinite problems),
 ``relaxation`` drops the operator and keeps sweeping, ``none`` carries on.
+On an indefinite problem the stationary cycle can also *diverge* with an
+operator that is not accurate enough (relaxation amplifies the band below
+``k^2``): ``patience`` cycles in a row that raise the residual (or one that raises it
+tenfold) mark a
+``diverging`` event and ``hints`` continues by flexible GMRES preconditioned
+by the same cycle, operator included (unless ``fallback="none"``).
 
 ``hints-krylov`` uses one cycle from zero (``n_r/2`` forward sweeps, the
 operator step, ``n_r/2`` backward sweeps; or the V-cycle) as the
@@ -178,7 +188,7 @@ class HintsCycle:
             raise ValueError(f"omega must lie in (0, 2), got {omega}")
         self.op = op
         self.model = model if use_operator else None
-        self.n_r = _int_option("n_r", n_r)
+        self.n_r = _int_option("n_r", n_r, low=0 if not definite and grid is not None else 1)
         self.smoother, self.omega = smoother, omega
         self.definite = definite
         self.levels = 1 if levels in (1, "1") else "auto"
@@ -209,7 +219,7 @@ class HintsCycle:
             self.coarse = HintsCycle(
                 self.mg.levels[-1],
                 model,
-                n_r=self.n_r,
+                n_r=self.n_r if definite or len(self.mg.levels) == 1 else 0,
                 smoother=smoother,
                 omega=omega,
                 grid=m,
@@ -486,7 +496,7 @@ def hints(problem, settings, **options):
     f_norm = float(np.linalg.norm(f)) or 1.0
     # levels=1: an iteration is a sweep or an operator step; levels='auto': a V-cycle
     per_cycle = 1 if hc.mg is not None else hc.sweeps_per_cycle + (hc.model is not None)
-    it, sweeps, low, stalled = 0, 0, 0, False
+    it, sweeps, low, stalled, grows, diverging = 0, 0, 0, False, 0, False
     res = float(np.linalg.norm(problem.residual(u))) / f_norm
     converged, message = res <= settings.rtol, ""
     while not converged:
@@ -497,6 +507,8 @@ def hints(problem, settings, **options):
             message = f"diverged after {it} iterations: relative residual {res:.3g}"
             break
         with_op = hc.model is not None
+        before = res
+        u_before = None if hc.definite else u.copy()
         r = hc.cycle(u, f)
         sweeps += hc.sweeps_per_cycle
         it += per_cycle
@@ -504,6 +516,38 @@ def hints(problem, settings, **options):
         converged = res <= settings.rtol
         if rec.due(it) or converged:
             rec.record(it, u, r)
+        # indefinite: relaxation amplifies the band below k^2, so a stationary cycle whose
+        # operator is not accurate enough diverges while each step still looks useful
+        grows = grows + 1 if not hc.definite and res > before else 0
+        blowup = not hc.definite and res > 10 * before
+        if with_op and not converged and fallback != "none" and (grows >= patience or blowup):
+            diverging = True
+            u[...] = u_before  # from the last iterate, not the one the cycle just raised
+            rec.mark("diverging", it)
+            rec.mark("fallback:krylov", it)
+            how = "tenfold" if blowup else f"{patience} times in a row"
+            message = (
+                f"the stationary cycle raised the residual {how} (at iteration {it});"
+                " continued by flexible GMRES with the same cycle"
+            )
+            counter = {"n": 0}
+
+            def step(_it, counter=counter):
+                counter["n"] += 1
+
+            u, converged, it, m2 = fgmres(
+                problem,
+                settings,
+                rec,
+                u,
+                hc.precondition,
+                it0=it,
+                maxiter=MAXITER["hints"],
+                on_step=step,
+            )
+            sweeps += counter["n"] * hc.sweeps_per_cycle
+            message = "; ".join(x for x in (message, m2) if x)
+            break
         if with_op and not converged:
             low = low + 1 if hc.last_ratio > stall_ratio else 0
             if low >= patience:
@@ -551,7 +595,7 @@ def hints(problem, settings, **options):
         iterations=it,
         recorder=rec,
         message=message,
-        info=_info(hc, model, sweeps, setup, events, stalled),
+        info={**_info(hc, model, sweeps, setup, events, stalled), "diverging": diverging},
     )
 
 

@@ -27,6 +27,25 @@ Families:
     and ``max a / min a`` log-uniform in ``[1, 10]``: the catalogue's
     ``randcoef2d`` (contrast 10) for seeds not used in training. Out of
     distribution: contrast 100, and the field at 1.5x the coordinates.
+``helmholtz1d-wave`` (the HINTS anchor's family, indefinite)
+    ``-u'' - k(x)^2 u = r`` on (0, 1), zero Dirichlet, with the catalogue's
+    ``wave1d`` medium ``k = k0 max(1 + s G, 1/4)``: ``G`` a unit-RMS smooth
+    random cosine series (16 modes, amplitudes ``(1 + j^2)^-1``, the decay of
+    the slice of ``wave1d``'s field), ``k0`` log-uniform in ``[8, 32]``, ``s``
+    uniform in ``[0, 0.3]``. Draws whose operator has an eigenvalue within
+    ``2%`` of ``mean k^2`` of zero are redrawn (the anchor keeps ``min k > 3``;
+    near resonance the label is unbounded). The network's coefficient input is
+    ``k^2 / 32^2``. Out of distribution: ``k0 = 48`` (1.5x the range).
+
+    Its labels are *not* the inverse of the 31-point operator: at ``k = 32``
+    that grid has ``k h = 1`` (6 points per wavelength) and its discrete
+    waves run 5% slower than the fine grid's, a phase error that builds up
+    over the domain. The label is the solution of the same equation on an
+    8x finer grid (255 points, :data:`LABEL_REFINEMENT`) with the right-hand
+    side interpolated linearly from the sensor grid, sampled back at the
+    sensor points: ``e = I A_h^{-1} P r`` (the continuum inverse, up to
+    ``(k h)^2 / 24 ~ 4e-3`` of phase per wavelength at ``k = 32``), which is
+    what a correction prolonged to a fine grid should carry.
 
 The right-hand sides are random sine series
 ``r = sum_k xi_k (1 + |k|^2)^{-beta/2} v_k`` (``beta`` uniform in
@@ -59,14 +78,22 @@ from problems.random_fields import RandomField  # noqa: F401 (the doctests' gold
 
 #: Sensor grid points per axis of every shipped family (the anchor's 31).
 SENSORS = 31
+#: The Helmholtz families' labels are solved on a grid this many times finer.
+LABEL_REFINEMENT = 8
+#: The Helmholtz network's coefficient input is ``k^2 L^2 / K2_SCALE``.
+K2_SCALE = 32.0**2
+#: Relative resonance gap below which a Helmholtz draw is redrawn.
+MIN_GAP = 0.02
 
 
 @dataclass(frozen=True)
 class Samples:
     """A batch: face coefficients, node ``log a``, right-hand sides and labels."""
 
-    faces: list  # per sample: tuple of face arrays (1D: (m + 1,); 2D: (m + 1, m), (m, m + 1))
-    coefficient: np.ndarray  # (B, *shape): log a at the nodes (the network's input)
+    # per sample: tuple of face arrays (1D: (m + 1,); 2D: (m + 1, m), (m, m + 1)); Helmholtz
+    # families: the tuple (k^2 at the points of the label grid,)
+    faces: list
+    coefficient: np.ndarray  # (B, *shape): log a (Helmholtz: k^2 / K2_SCALE) at the nodes
     rhs: np.ndarray  # (B, *shape): unit RMS
     label: np.ndarray  # (B, *shape): A^{-1} rhs
 
@@ -142,6 +169,10 @@ class Family:
         """The sensor-grid operator of one sample's face coefficients."""
         return Operator(tuple(faces), np.zeros(self.shape), self.h)
 
+    def coefficient_input(self, op: Operator) -> np.ndarray:
+        """The network's coefficient channel for the operator ``op`` (``log a`` at the points)."""
+        return node_log_coefficient(op)
+
     def draw_faces(self, rng) -> tuple[np.ndarray, ...]:
         """Face coefficients of one random ``a``."""
         m = self.sensors
@@ -182,6 +213,90 @@ class Family:
         return Samples(faces, coef, rhs, label)
 
 
+@dataclass(frozen=True)
+class HelmholtzFamily(Family):
+    """A wavenumber distribution of ``-lap u - k^2 u = r`` (module docstring).
+
+    A sample's ``faces`` entry is ``(k^2 at the label grid's points,)``;
+    :meth:`operator` gives the sensor-grid operator, :meth:`label_operator`
+    the fine one the label solves.
+    """
+
+    k0_range: tuple[float, float] = (8.0, 32.0)
+    s_max: float = 0.3
+    floor: float = 0.25
+    refinement: int = LABEL_REFINEMENT
+
+    @property
+    def label_points(self) -> int:
+        return self.refinement * (self.sensors + 1) - 1
+
+    def _operator(self, k2: np.ndarray, n: int) -> Operator:
+        h = 1.0 / (n + 1)
+        return Operator((np.ones(n + 1),), -np.asarray(k2, float), (h,))
+
+    def operator(self, faces) -> Operator:
+        """The sensor-grid operator (``k^2`` injected at the sensor points)."""
+        (k2,) = faces
+        return self._operator(k2[self.refinement - 1 :: self.refinement], self.sensors)
+
+    def label_operator(self, faces) -> Operator:
+        """The fine operator whose solution the label samples."""
+        (k2,) = faces
+        return self._operator(k2, self.label_points)
+
+    def coefficient_input(self, op: Operator) -> np.ndarray:
+        """``k^2 L^2 / K2_SCALE`` at the points (``L`` the box side; ``c = -k^2``)."""
+        length2 = float(
+            np.mean([(hd * (n + 1)) ** 2 for hd, n in zip(op.h, op.shape, strict=True)])
+        )
+        return -op.c * (length2 / K2_SCALE)
+
+    def wavenumber(self, rng, k0=None) -> np.ndarray:
+        """``k`` at the label grid's points for one draw (``k0`` fixed if given)."""
+        n = self.label_points
+        x = np.arange(1, n + 1) / (n + 1)
+        if k0 is None:
+            lo, hi = self.k0_range
+            k0 = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+        s = rng.uniform(0.0, self.s_max)
+        j = np.arange(16)
+        g = np.cos(np.pi * np.outer(x, j)) @ (rng.standard_normal(16) * (1.0 + j**2) ** -1.0)
+        g = g / max(math.sqrt(float(np.mean(g**2))), 1e-12)
+        return k0 * np.maximum(1.0 + s * g, self.floor)
+
+    def gap(self, k2: np.ndarray) -> float:
+        """The relative resonance gap ``min |lambda(A_h)| / mean k^2`` of the label operator."""
+        import scipy.linalg
+
+        op = self._operator(k2, self.label_points)
+        d = op.diagonal()
+        e = -np.ones(len(d) - 1) / op.h[0] ** 2
+        lam = scipy.linalg.eigvalsh_tridiagonal(d, e)
+        return float(np.min(np.abs(lam)) / np.mean(k2))
+
+    def draw_faces(self, rng) -> tuple[np.ndarray, ...]:
+        while True:
+            k2 = self.wavenumber(rng) ** 2
+            if self.gap(k2) >= MIN_GAP:
+                return (k2,)
+
+    def sample(self, rng, batch: int) -> Samples:
+        from problems.problem import sparse_lu
+
+        m, F = self.sensors, self.refinement
+        faces = [self.draw_faces(rng) for _ in range(batch)]
+        rhs = np.stack([_sine_series(rng, self.shape, rng.uniform(0.0, 2.0)) for _ in faces])
+        xs = np.arange(m + 2) / (m + 1)
+        xf = np.arange(1, self.label_points + 1) / (self.label_points + 1)
+        fine_rhs = np.stack([np.interp(xf, xs, np.concatenate([[0.0], r, [0.0]])) for r in rhs])
+        A = sp.block_diag([self.label_operator(f).matrix() for f in faces], format="csc")
+        fine = sparse_lu(A).solve(fine_rhs.reshape(-1)).reshape(fine_rhs.shape)
+        label = np.ascontiguousarray(fine[:, F - 1 :: F])
+        coef = np.stack([self.coefficient_input(self.operator(f)) for f in faces])
+        return Samples(faces, coef, rhs, label)
+
+
 FAMILIES = {
     f.name: f
     for f in (
@@ -198,10 +313,17 @@ FAMILIES = {
             True,
             "-div(a grad u) = r on (0,1)^2, a = exp(s GRF) log-normal, contrast 1-10",
         ),
+        HelmholtzFamily(
+            "helmholtz1d-wave",
+            1,
+            False,
+            "-u'' - k^2 u = r on (0,1), k = k0 max(1 + s G, 1/4), k0 8-32, s 0-0.3 (wave1d);"
+            " labels from an 8x finer grid",
+        ),
     )
 }
-#: Families of the issue that need an indefinite (Helmholtz) problem class: not available yet.
-PLANNED = ("helmholtz1d-wave", "helmholtz2d-wave")
+#: Families of the issue not built yet (the 2D Helmholtz one).
+PLANNED = ("helmholtz2d-wave",)
 
 
 def names() -> list[str]:
@@ -214,8 +336,8 @@ def family(name: str) -> Family:
         return FAMILIES[name]
     if name in PLANNED:
         raise ValueError(
-            f"family {name!r} needs indefinite Helmholtz problems, which this version does not"
-            f" have; available families: {', '.join(names())}"
+            f"family {name!r} (indefinite Helmholtz in 2D) is not built in this version;"
+            f" available families: {', '.join(names())}"
         )
     raise ValueError(f"unknown family {name!r}; choose one of: {', '.join(names())}")
 

@@ -210,7 +210,7 @@ class NeuralOperator:
         rms = math.sqrt(float(np.mean(r * r)))
         if rms == 0.0 or not math.isfinite(rms):
             return np.zeros_like(r)
-        coef = families.node_log_coefficient(op)
+        coef = families.family(self.family).coefficient_input(op)
         # A^{-1} on a box of side L is L^2 times that on the unit box
         length2 = float(
             np.mean([(hd * (n + 1)) ** 2 for hd, n in zip(op.h, op.shape, strict=True)])
