@@ -73,6 +73,17 @@ import time
 import numpy as np
 
 from hybrid.operators import operator_for
+from problems.parameters import (
+    Parameter,
+    Parameters,
+    boolean,
+    choice,
+    either,
+    integer,
+    number,
+    optional,
+    path,
+)
 from solvers.multigrid import Multigrid
 from solvers.multigrid.hierarchy import build_levels, resample_operator
 from solvers.multigrid.transfer import transfer
@@ -88,45 +99,58 @@ STAGNATION_WINDOW = 200
 #: Iterations when ``maxiter`` is not given.
 MAXITER = {"hints": 10**7, "hints-krylov": 2000}
 
-OPTIONS = {
-    "weights": "a model file from fpsolve train-operator (default: the shipped model of the"
-    " problem's family)",
-    "n_r": "relaxation sweeps between operator steps (default 25)",
-    "smoother": "'gauss-seidel' (default) or 'jacobi' (damped, omega)",
-    "omega": "damping of the Jacobi smoother (default 2/3)",
-    "levels": "1 (default: the anchor's single grid) or 'auto' (a grid hierarchy down to the"
-    " operator's grid, the operator as its coarsest solve)",
-    "grid": "points per axis of the grid the operator runs on (default: its sensor grid, 31;"
-    " others need an fno model)",
-    "sweeps": "with levels='auto': sweeps before and after each coarse correction (default 2)",
-    "operator": "use the network (default True; False is the ablation: relaxation alone)",
-    "stall_ratio": "an operator step that leaves more than this fraction of the error on its"
-    " own grid (best multiple of its output, inverse-Laplacian norm) counts as stalled"
-    " (default 0.9)",
-    "patience": "stalled operator steps in a row before the fallback (default 3)",
-    "fallback": "after a stall: 'krylov' (default), 'relaxation' or 'none'",
-}
+OPTIONS = Parameters(
+    Parameter(
+        "weights",
+        None,
+        optional(path()),
+        "a model file from fpsolve train-operator (None: the shipped model of the problem's"
+        " family)",
+    ),
+    Parameter("n_r", 25, integer(low=0), "relaxation sweeps between operator steps"),
+    Parameter(
+        "smoother", "gauss-seidel", choice(*SMOOTHERS), "'gauss-seidel' or 'jacobi' (damped, omega)"
+    ),
+    Parameter("omega", 2 / 3, number(0, 2, open=True), "damping of the Jacobi smoother"),
+    Parameter(
+        "levels",
+        1,
+        either(choice("auto"), integer(low=1)),
+        "1 (the anchor's single grid) or 'auto' (a grid hierarchy down to the operator's grid,"
+        " the operator as its coarsest solve)",
+    ),
+    Parameter(
+        "grid",
+        None,
+        optional(integer(low=3)),
+        "points per axis of the grid the operator runs on (None: its sensor grid, 31; others"
+        " need an fno model)",
+    ),
+    Parameter(
+        "sweeps",
+        2,
+        integer(low=1),
+        "with levels='auto': sweeps before and after each coarse correction",
+    ),
+    Parameter(
+        "operator", True, boolean(), "use the network (False is the ablation: relaxation alone)"
+    ),
+    Parameter(
+        "stall_ratio",
+        0.9,
+        number(0, 1, strict_low=True),
+        "an operator step that leaves more than this fraction of the error on its own grid (best"
+        " multiple of its output, inverse-Laplacian norm) counts as stalled",
+    ),
+    Parameter("patience", 3, integer(low=1), "stalled operator steps in a row before the fallback"),
+    Parameter(
+        "fallback", "krylov", choice(*FALLBACKS), "after a stall: 'krylov', 'relaxation' or 'none'"
+    ),
+)
 
 
 def _int_option(name, value, low=1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer | float | str):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    try:
-        v = int(value)
-        ok = float(value) == v and v >= low
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return v
-
-
-def _bool_option(name, value) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    raise ValueError(f"{name} must be true or false, got {value!r}")
+    return Parameter(name, convert=integer(low=low))(value)
 
 
 def _removable(r: np.ndarray, ae: np.ndarray) -> float:
@@ -434,15 +458,12 @@ def fgmres(problem, settings, rec, u, precondition, it0=0, maxiter=None, restart
 def _setup(problem, settings, options):
     import torch
 
+    # converted and filled in by the method's schema (OPTIONS) before the method runs
     weights = options.pop("weights", None)
-    use_operator = _bool_option("operator", options.pop("operator", True))
-    stall_ratio = float(options.pop("stall_ratio", 0.9))
-    if not 0 < stall_ratio <= 1:
-        raise ValueError(f"stall_ratio must lie in (0, 1], got {stall_ratio}")
-    patience = _int_option("patience", options.pop("patience", 3))
+    use_operator = options.pop("operator", True)
+    stall_ratio = options.pop("stall_ratio", 0.9)
+    patience = options.pop("patience", 3)
     fallback = options.pop("fallback", "krylov")
-    if fallback not in FALLBACKS:
-        raise ValueError(f"fallback must be one of {', '.join(FALLBACKS)}; got {fallback!r}")
     device = "cuda" if settings.device == "cuda" else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for, but torch sees no CUDA device; use cpu")
@@ -601,7 +622,7 @@ def hints(problem, settings, **options):
 
 @method(
     "flexible CG (SPD) or flexible GMRES preconditioned by the HINTS cycle",
-    {k: v for k, v in OPTIONS.items() if k != "fallback"},
+    OPTIONS.without("fallback"),
 )
 def hints_krylov(problem, settings, **options):
     recorded = dict(options)

@@ -148,17 +148,19 @@ def choice(*options) -> Converter:
 
     >>> choice(None, "cg")("none") is None
     True
+    >>> choice("krylov", "none")("none")
+    'none'
     """
     shown = ["None" if o is None else str(o) for o in options]
     what = f"'{shown[0]}'" if len(shown) == 1 else "one of " + ", ".join(shown)
 
     def convert(v):
+        if isinstance(v, str) and v in options:  # an option spelled "none" is itself
+            return v
         if v is None or (isinstance(v, str) and v.lower() in ("none", "null")):
             if None in options:
                 return None
             raise _fail(convert, v)
-        if isinstance(v, str) and v in options:
-            return v
         for o in options:
             if o is None:
                 continue
