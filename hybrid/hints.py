@@ -520,6 +520,27 @@ def hints(problem, settings, **options):
     it, sweeps, low, stalled, grows, diverging = 0, 0, 0, False, 0, False
     res = float(np.linalg.norm(problem.residual(u))) / f_norm
     converged, message = res <= settings.rtol, ""
+
+    def continue_by(krylov, u, it):
+        """Continue from ``u`` by flexible Krylov with the cycle as preconditioner;
+        returns ``(u, converged, iterations, cycles applied, message)``."""
+        cycles = [0]
+
+        def count(_it):
+            cycles[0] += 1
+
+        u, converged, it, msg = krylov(
+            problem,
+            settings,
+            rec,
+            u,
+            hc.precondition,
+            it0=it,
+            maxiter=MAXITER["hints"],
+            on_step=count,
+        )
+        return u, converged, it, cycles[0], msg
+
     while not converged:
         if out_of_budget(settings, it, rec, default_maxiter=MAXITER["hints"]):
             message = "budget exhausted (maxiter or max_seconds)"
@@ -551,22 +572,8 @@ def hints(problem, settings, **options):
                 f"the stationary cycle raised the residual {how} (at iteration {it});"
                 " continued by flexible GMRES with the same cycle"
             )
-            counter = {"n": 0}
-
-            def step(_it, counter=counter):
-                counter["n"] += 1
-
-            u, converged, it, m2 = fgmres(
-                problem,
-                settings,
-                rec,
-                u,
-                hc.precondition,
-                it0=it,
-                maxiter=MAXITER["hints"],
-                on_step=step,
-            )
-            sweeps += counter["n"] * hc.sweeps_per_cycle
+            u, converged, it, cycles, m2 = continue_by(fgmres, u, it)
+            sweeps += cycles * hc.sweeps_per_cycle
             message = "; ".join(x for x in (message, m2) if x)
             break
         if with_op and not converged:
@@ -585,23 +592,9 @@ def hints(problem, settings, **options):
                 elif fallback == "krylov":
                     hc.drop_operator()
                     rec.mark("fallback:krylov", it)
-                    counter = {"n": 0}
-
-                    def step(_it, counter=counter):
-                        counter["n"] += 1
-
                     solver = fcg if hc.definite else fgmres
-                    u, converged, it, m2 = solver(
-                        problem,
-                        settings,
-                        rec,
-                        u,
-                        hc.precondition,
-                        it0=it,
-                        maxiter=MAXITER["hints"],
-                        on_step=step,
-                    )
-                    sweeps += counter["n"] * hc.sweeps_per_cycle
+                    u, converged, it, cycles, m2 = continue_by(solver, u, it)
+                    sweeps += cycles * hc.sweeps_per_cycle
                     message = "; ".join(x for x in (message, m2) if x)
                     break
                 low = -(10**9) if fallback == "none" else 0
