@@ -42,32 +42,47 @@ import scipy.linalg as sla
 
 from hybrid.neural_basis import import_torch
 from problems import Grid
-from solvers.indefinite import (
-    SparseLU,
-    _positive,
-    _run_krylov,
-    resolving_levels,
-)
+from problems.parameters import Parameter, Parameters, choice, integer, number
+from solvers.indefinite import RESTART, SparseLU, resolving_levels, run_krylov
 from solvers.multigrid import Multigrid
 from solvers.multigrid.cycle import gauss_seidel as _smooth
 from solvers.registry import method
 
 COARSE_KINDS = ("neural", "direct", "smooth")
 
-OPTIONS = {
-    "restart": "Krylov vectors kept before a restart (default 50)",
-    "kh_max": "coarsest grid of the hierarchy: the coarsest with k_max H <= kh_max (default 2)",
-    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
-    "coarse": "'neural' (default: learned Galerkin space plus smoothing on the coarsest grid),"
-    " 'direct' (LU there: the classical counterpart) or 'smooth' (smoothing only)",
-    "coarse_sweeps": "Gauss-Seidel sweeps around the learned correction (default 0: on grids"
-    " with k H near 2 (2D) or 1.4 (1D) the diagonal of A nearly vanishes and Gauss-Seidel"
-    " explodes)",
-    "width": "hidden units (the learned space has width + 1 functions; default 128)",
-    "fourier": "Fourier-feature pairs of the network's input layer (default 64)",
-    "train_steps": "Adam steps of training (default 100)",
-    "lr": "Adam learning rate (default 1e-2)",
-}
+#: The options of ``neural-fgmres``.
+OPTIONS = Parameters(
+    RESTART,
+    Parameter(
+        "kh_max",
+        2.0,
+        number(low=0, strict_low=True),
+        "coarsest grid of the hierarchy: the coarsest with k_max H <= kh_max",
+    ),
+    Parameter(
+        "sweeps", 2, integer(low=1), "Gauss-Seidel sweeps before and after each coarse correction"
+    ),
+    Parameter(
+        "coarse",
+        "neural",
+        choice(*COARSE_KINDS),
+        "'neural' (learned Galerkin space plus smoothing on the coarsest grid),"
+        " 'direct' (LU there: the classical counterpart) or 'smooth' (smoothing only)",
+    ),
+    Parameter(
+        "coarse_sweeps",
+        0,
+        integer(low=0),
+        "Gauss-Seidel sweeps around the learned correction (0: on grids with k H near 2 (2D)"
+        " or 1.4 (1D) the diagonal of A nearly vanishes and Gauss-Seidel explodes)",
+    ),
+    Parameter(
+        "width", 128, integer(low=1), "hidden units (the learned space has width + 1 functions)"
+    ),
+    Parameter("fourier", 64, integer(low=1), "Fourier-feature pairs of the network's input layer"),
+    Parameter("train_steps", 100, integer(low=1), "Adam steps of training"),
+    Parameter("lr", 1e-2, number(low=0, strict_low=True), "Adam learning rate"),
+)
 
 
 class LearnedSpace:
@@ -211,17 +226,25 @@ def neural_fgmres(
     lr=1e-2,
 ):
     """The method ``neural-fgmres`` (module docstring)."""
-    if coarse not in COARSE_KINDS:
-        raise ValueError(f"coarse must be one of {', '.join(COARSE_KINDS)}; got {coarse!r}")
-    restart = _positive("restart", restart, int)
-    kh_max = _positive("kh_max", kh_max)
-    if isinstance(coarse_sweeps, bool) or int(coarse_sweeps) != coarse_sweeps or coarse_sweeps < 0:
-        raise ValueError(f"coarse_sweeps must be an integer >= 0, got {coarse_sweeps!r}")
-    coarse_sweeps = int(coarse_sweeps)
-    width = _positive("width", width, int)
-    fourier = _positive("fourier", fourier, int)
-    train_steps = _positive("train_steps", train_steps, int)
-    lr = _positive("lr", lr)
+    options = OPTIONS.resolve(
+        {
+            "restart": restart,
+            "kh_max": kh_max,
+            "sweeps": sweeps,
+            "coarse": coarse,
+            "coarse_sweeps": coarse_sweeps,
+            "width": width,
+            "fourier": fourier,
+            "train_steps": train_steps,
+            "lr": lr,
+        },
+        "method 'neural-fgmres'",
+    )
+    restart, kh_max, sweeps, coarse = (
+        options[k] for k in ("restart", "kh_max", "sweeps", "coarse")
+    )
+    coarse_sweeps, width, fourier = (options[k] for k in ("coarse_sweeps", "width", "fourier"))
+    train_steps, lr = options["train_steps"], options["lr"]
     if coarse == "neural":
         import_torch()  # once per process, off the clock
     t0 = time.perf_counter()
@@ -255,18 +278,7 @@ def neural_fgmres(
             final_loss=space.loss[-1],
         )
     setup = time.perf_counter() - t0 - mg.warm_seconds
-    options = {
-        "restart": restart,
-        "kh_max": kh_max,
-        "sweeps": sweeps,
-        "coarse": coarse,
-        "coarse_sweeps": coarse_sweeps,
-        "width": width,
-        "fourier": fourier,
-        "train_steps": train_steps,
-        "lr": lr,
-    }
-    result = _run_krylov(
+    result = run_krylov(
         "neural-fgmres", problem, settings, mg.precondition, setup, restart, options, info
     )
     result.info["sweeps"] = 2 * sweeps * result.iterations

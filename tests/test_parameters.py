@@ -80,7 +80,7 @@ def test_resolve_fills_defaults_converts_and_names_the_culprit():
 
 #: Methods whose options are still declared the deprecated way (name -> doc, no
 #: converter): they arrived with the indefinite solvers and HINTS; to be moved over.
-NOT_YET_ON_THE_SCHEMA = {"gmres", "hints", "hints-krylov", "mg-gmres", "neural-fgmres", "sl-gmres"}
+NOT_YET_ON_THE_SCHEMA = {"hints", "hints-krylov"}
 
 
 def test_every_method_declares_its_options_in_the_schema_with_valid_defaults():
