@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 import scipy.linalg as sla
@@ -43,8 +44,7 @@ import scipy.linalg as sla
 from hybrid.neural_basis import import_torch
 from problems import Grid
 from problems.parameters import Parameter, Parameters, choice, integer, number
-from solvers.indefinite import RESTART, SparseLU, resolving_levels, run_krylov
-from solvers.multigrid import Multigrid
+from solvers.indefinite import MG_OPTIONS, SparseLU, resolving_multigrid, run_krylov
 from solvers.multigrid.cycle import gauss_seidel as _smooth
 from solvers.registry import method
 
@@ -52,16 +52,8 @@ COARSE_KINDS = ("neural", "direct", "smooth")
 
 #: The options of ``neural-fgmres``.
 OPTIONS = Parameters(
-    RESTART,
-    Parameter(
-        "kh_max",
-        2.0,
-        number(low=0, strict_low=True),
-        "coarsest grid of the hierarchy: the coarsest with k_max H <= kh_max",
-    ),
-    Parameter(
-        "sweeps", 2, integer(low=1), "Gauss-Seidel sweeps before and after each coarse correction"
-    ),
+    MG_OPTIONS,  # restart, kh_max, sweeps: those of mg-gmres, with a coarser coarsest grid
+    replace(MG_OPTIONS["kh_max"], default=2.0),
     Parameter(
         "coarse",
         "neural",
@@ -212,46 +204,14 @@ def _restrict_to(mg, f):
     " learned Fourier-feature Galerkin space plus smoothing",
     OPTIONS,
 )
-def neural_fgmres(
-    problem,
-    settings,
-    restart=50,
-    kh_max=2.0,
-    sweeps=2,
-    coarse="neural",
-    coarse_sweeps=0,
-    width=128,
-    fourier=64,
-    train_steps=100,
-    lr=1e-2,
-):
+def neural_fgmres(problem, settings, **options):
     """The method ``neural-fgmres`` (module docstring)."""
-    options = OPTIONS.resolve(
-        {
-            "restart": restart,
-            "kh_max": kh_max,
-            "sweeps": sweeps,
-            "coarse": coarse,
-            "coarse_sweeps": coarse_sweeps,
-            "width": width,
-            "fourier": fourier,
-            "train_steps": train_steps,
-            "lr": lr,
-        },
-        "method 'neural-fgmres'",
-    )
-    restart, kh_max, sweeps, coarse = (
-        options[k] for k in ("restart", "kh_max", "sweeps", "coarse")
-    )
-    coarse_sweeps, width, fourier = (options[k] for k in ("coarse_sweeps", "width", "fourier"))
-    train_steps, lr = options["train_steps"], options["lr"]
+    options = OPTIONS.resolve(options, "method 'neural-fgmres'")
+    coarse, coarse_sweeps = options["coarse"], options["coarse_sweeps"]
     if coarse == "neural":
         import_torch()  # once per process, off the clock
     t0 = time.perf_counter()
-    levels = resolving_levels(problem.operator, kh_max)
-    mg = Multigrid(
-        problem.operator, levels=levels, coarsest=3, sweeps=sweeps, coarse_solve=np.zeros_like
-    )
+    mg = resolving_multigrid(problem.operator, options["kh_max"], options["sweeps"])
     op = mg.levels[-1]
     info = {**mg.info(), "dnn_steps": 0, "seconds_dnn": 0.0, "basis_size": 0}
     if coarse == "direct":
@@ -264,10 +224,10 @@ def neural_fgmres(
             _restrict_to(mg, problem.f),
             problem.grid.lower,
             problem.grid.upper,
-            width=width,
-            fourier=fourier,
-            steps=train_steps,
-            lr=lr,
+            width=options["width"],
+            fourier=options["fourier"],
+            steps=options["train_steps"],
+            lr=options["lr"],
             seed=settings.seed,
         )
         mg.set_coarse_solve(GalerkinCoarseSolve(op, space.Q, coarse_sweeps))
@@ -278,8 +238,6 @@ def neural_fgmres(
             final_loss=space.loss[-1],
         )
     setup = time.perf_counter() - t0 - mg.warm_seconds
-    result = run_krylov(
-        "neural-fgmres", problem, settings, mg.precondition, setup, restart, options, info
-    )
-    result.info["sweeps"] = 2 * sweeps * result.iterations
+    result = run_krylov("neural-fgmres", problem, settings, mg.precondition, setup, options, info)
+    result.info["sweeps"] = 2 * options["sweeps"] * result.iterations
     return result

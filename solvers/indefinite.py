@@ -274,8 +274,12 @@ def resolving_levels(operator, kh_max: float = 0.5, coarsest: int = 3) -> int:
     return count
 
 
-def _noop(r):
-    return np.zeros_like(r)
+def resolving_multigrid(operator, kh_max: float, sweeps: int) -> Multigrid:
+    """The V-cycle of ``mg-gmres`` and ``neural-fgmres``: Gauss-Seidel (``sweeps``) on
+    the grids down to the coarsest with ``k_max H <= kh_max`` (:func:`resolving_levels`),
+    whose solve is left to :meth:`~solvers.multigrid.Multigrid.set_coarse_solve`."""
+    levels = resolving_levels(operator, kh_max)
+    return Multigrid(operator, levels=levels, coarsest=3, sweeps=sweeps, coarse_solve=np.zeros_like)
 
 
 class SparseLU:
@@ -327,11 +331,11 @@ SL_OPTIONS = Parameters(
 )
 
 
-def run_krylov(
-    name, problem, settings, precondition, setup, restart, options, info, dtype=np.float64
-):
+def run_krylov(name, problem, settings, precondition, setup, options, info, dtype=np.float64):
     """Run :func:`fgmres` for the method ``name`` (set-up of ``setup`` seconds on the
-    clock) and build its result, with ``options`` and ``info`` recorded."""
+    clock, ``options["restart"]`` vectors) and build its result, with ``options`` and
+    ``info`` recorded."""
+    restart = options["restart"]
     drv = driver(problem, settings, name, restart)
     u0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
     warm_up(lambda: compile_kernels(problem.size, dtype))
@@ -344,16 +348,10 @@ def run_krylov(
     return drv.result(u, options, info=info)
 
 
-#: Deprecated name of :func:`run_krylov`.
-_run_krylov = run_krylov
-
-
 @method("restarted GMRES(restart), unpreconditioned (any nonsingular A)", GMRES_OPTIONS)
-def gmres(problem, settings, restart=50):
-    options = GMRES_OPTIONS.resolve({"restart": restart}, "method 'gmres'")
-    return run_krylov(
-        "gmres", problem, settings, None, 0.0, options["restart"], options, dict(options)
-    )
+def gmres(problem, settings, **options):
+    options = GMRES_OPTIONS.resolve(options, "method 'gmres'")
+    return run_krylov("gmres", problem, settings, None, 0.0, options, dict(options))
 
 
 @method("MINRES (SciPy), unpreconditioned (symmetric A, definite or not)")
@@ -418,19 +416,13 @@ def minres(problem, settings):
     " (k H <= kh_max)",
     MG_OPTIONS,
 )
-def mg_gmres(problem, settings, restart=50, kh_max=0.5, sweeps=2):
-    options = MG_OPTIONS.resolve(
-        {"restart": restart, "kh_max": kh_max, "sweeps": sweeps}, "method 'mg-gmres'"
-    )
-    restart, kh_max, sweeps = options["restart"], options["kh_max"], options["sweeps"]
+def mg_gmres(problem, settings, **options):
+    options = MG_OPTIONS.resolve(options, "method 'mg-gmres'")
     t0 = time.perf_counter()
-    levels = resolving_levels(problem.operator, kh_max)
-    mg = Multigrid(problem.operator, levels=levels, coarsest=3, sweeps=sweeps, coarse_solve=_noop)
+    mg = resolving_multigrid(problem.operator, options["kh_max"], options["sweeps"])
     mg.set_coarse_solve(SparseLU(mg.levels[-1]))
     setup = time.perf_counter() - t0 - mg.warm_seconds
-    return run_krylov(
-        "mg-gmres", problem, settings, mg.precondition, setup, restart, options, mg.info()
-    )
+    return run_krylov("mg-gmres", problem, settings, mg.precondition, setup, options, mg.info())
 
 
 # -- the shifted Laplacian ---------------------------------------------------------------
@@ -497,15 +489,10 @@ class ShiftedLaplacian:
     " complex multigrid V-cycle",
     SL_OPTIONS,
 )
-def sl_gmres(problem, settings, restart=50, beta=0.5, sweeps=1):
-    options = SL_OPTIONS.resolve(
-        {"restart": restart, "beta": beta, "sweeps": sweeps}, "method 'sl-gmres'"
-    )
-    restart, beta, sweeps = options["restart"], options["beta"], options["sweeps"]
+def sl_gmres(problem, settings, **options):
+    options = SL_OPTIONS.resolve(options, "method 'sl-gmres'")
     t0 = time.perf_counter()
-    sl = ShiftedLaplacian(problem.operator, beta=beta, sweeps=sweeps)
+    sl = ShiftedLaplacian(problem.operator, beta=options["beta"], sweeps=options["sweeps"])
     setup = time.perf_counter() - t0
     info = {"levels": len(sl.matrices), "coarsest_shape": list(sl.shapes[-1])}
-    return run_krylov(
-        "sl-gmres", problem, settings, sl, setup, restart, options, info, dtype=complex
-    )
+    return run_krylov("sl-gmres", problem, settings, sl, setup, options, info, dtype=complex)
