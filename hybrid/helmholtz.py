@@ -36,38 +36,45 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 import scipy.linalg as sla
 
 from hybrid.neural_basis import import_torch
 from problems import Grid
-from solvers.indefinite import (
-    SparseLU,
-    _positive,
-    _run_krylov,
-    resolving_levels,
-)
-from solvers.multigrid import Multigrid
+from problems.parameters import Parameter, Parameters, choice, integer, number
+from solvers.indefinite import MG_OPTIONS, SparseLU, resolving_multigrid, run_krylov
 from solvers.multigrid.cycle import gauss_seidel as _smooth
 from solvers.registry import method
 
 COARSE_KINDS = ("neural", "direct", "smooth")
 
-OPTIONS = {
-    "restart": "Krylov vectors kept before a restart (default 50)",
-    "kh_max": "coarsest grid of the hierarchy: the coarsest with k_max H <= kh_max (default 2)",
-    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
-    "coarse": "'neural' (default: learned Galerkin space plus smoothing on the coarsest grid),"
-    " 'direct' (LU there: the classical counterpart) or 'smooth' (smoothing only)",
-    "coarse_sweeps": "Gauss-Seidel sweeps around the learned correction (default 0: on grids"
-    " with k H near 2 (2D) or 1.4 (1D) the diagonal of A nearly vanishes and Gauss-Seidel"
-    " explodes)",
-    "width": "hidden units (the learned space has width + 1 functions; default 128)",
-    "fourier": "Fourier-feature pairs of the network's input layer (default 64)",
-    "train_steps": "Adam steps of training (default 100)",
-    "lr": "Adam learning rate (default 1e-2)",
-}
+#: The options of ``neural-fgmres``.
+OPTIONS = Parameters(
+    MG_OPTIONS,  # restart, kh_max, sweeps: those of mg-gmres, with a coarser coarsest grid
+    replace(MG_OPTIONS["kh_max"], default=2.0),
+    Parameter(
+        "coarse",
+        "neural",
+        choice(*COARSE_KINDS),
+        "'neural' (learned Galerkin space plus smoothing on the coarsest grid),"
+        " 'direct' (LU there: the classical counterpart) or 'smooth' (smoothing only)",
+    ),
+    Parameter(
+        "coarse_sweeps",
+        0,
+        integer(low=0),
+        "Gauss-Seidel sweeps around the learned correction (0: on grids with k H near 2 (2D)"
+        " or 1.4 (1D) the diagonal of A nearly vanishes and Gauss-Seidel explodes)",
+    ),
+    Parameter(
+        "width", 128, integer(low=1), "hidden units (the learned space has width + 1 functions)"
+    ),
+    Parameter("fourier", 64, integer(low=1), "Fourier-feature pairs of the network's input layer"),
+    Parameter("train_steps", 100, integer(low=1), "Adam steps of training"),
+    Parameter("lr", 1e-2, number(low=0, strict_low=True), "Adam learning rate"),
+)
 
 
 class LearnedSpace:
@@ -197,38 +204,14 @@ def _restrict_to(mg, f):
     " learned Fourier-feature Galerkin space plus smoothing",
     OPTIONS,
 )
-def neural_fgmres(
-    problem,
-    settings,
-    restart=50,
-    kh_max=2.0,
-    sweeps=2,
-    coarse="neural",
-    coarse_sweeps=0,
-    width=128,
-    fourier=64,
-    train_steps=100,
-    lr=1e-2,
-):
+def neural_fgmres(problem, settings, **options):
     """The method ``neural-fgmres`` (module docstring)."""
-    if coarse not in COARSE_KINDS:
-        raise ValueError(f"coarse must be one of {', '.join(COARSE_KINDS)}; got {coarse!r}")
-    restart = _positive("restart", restart, int)
-    kh_max = _positive("kh_max", kh_max)
-    if isinstance(coarse_sweeps, bool) or int(coarse_sweeps) != coarse_sweeps or coarse_sweeps < 0:
-        raise ValueError(f"coarse_sweeps must be an integer >= 0, got {coarse_sweeps!r}")
-    coarse_sweeps = int(coarse_sweeps)
-    width = _positive("width", width, int)
-    fourier = _positive("fourier", fourier, int)
-    train_steps = _positive("train_steps", train_steps, int)
-    lr = _positive("lr", lr)
+    options = OPTIONS.resolve(options, "method 'neural-fgmres'")
+    coarse, coarse_sweeps = options["coarse"], options["coarse_sweeps"]
     if coarse == "neural":
         import_torch()  # once per process, off the clock
     t0 = time.perf_counter()
-    levels = resolving_levels(problem.operator, kh_max)
-    mg = Multigrid(
-        problem.operator, levels=levels, coarsest=3, sweeps=sweeps, coarse_solve=np.zeros_like
-    )
+    mg = resolving_multigrid(problem.operator, options["kh_max"], options["sweeps"])
     op = mg.levels[-1]
     info = {**mg.info(), "dnn_steps": 0, "seconds_dnn": 0.0, "basis_size": 0}
     if coarse == "direct":
@@ -241,10 +224,10 @@ def neural_fgmres(
             _restrict_to(mg, problem.f),
             problem.grid.lower,
             problem.grid.upper,
-            width=width,
-            fourier=fourier,
-            steps=train_steps,
-            lr=lr,
+            width=options["width"],
+            fourier=options["fourier"],
+            steps=options["train_steps"],
+            lr=options["lr"],
             seed=settings.seed,
         )
         mg.set_coarse_solve(GalerkinCoarseSolve(op, space.Q, coarse_sweeps))
@@ -255,19 +238,6 @@ def neural_fgmres(
             final_loss=space.loss[-1],
         )
     setup = time.perf_counter() - t0 - mg.warm_seconds
-    options = {
-        "restart": restart,
-        "kh_max": kh_max,
-        "sweeps": sweeps,
-        "coarse": coarse,
-        "coarse_sweeps": coarse_sweeps,
-        "width": width,
-        "fourier": fourier,
-        "train_steps": train_steps,
-        "lr": lr,
-    }
-    result = _run_krylov(
-        "neural-fgmres", problem, settings, mg.precondition, setup, restart, options, info
-    )
-    result.info["sweeps"] = 2 * sweeps * result.iterations
+    result = run_krylov("neural-fgmres", problem, settings, mg.precondition, setup, options, info)
+    result.info["sweeps"] = 2 * options["sweeps"] * result.iterations
     return result

@@ -37,10 +37,11 @@ import scipy.sparse.linalg as spla
 from numba import prange
 
 from problems._numba import PARALLEL_THRESHOLD, jit, warm_up
+from problems.parameters import Parameter, Parameters, integer, number
 from problems.problem import sparse_lu
+from solvers.driver import Driver
 from solvers.multigrid import Multigrid, build_levels
 from solvers.multigrid.transfer import interpolation_matrix
-from solvers.recording import Recorder, Stagnation, make_result, out_of_budget
 from solvers.registry import method
 
 #: Krylov steps when ``maxiter`` is not given.
@@ -98,15 +99,13 @@ def fgmres(
     problem,
     settings,
     precondition,
-    recorder: Recorder,
+    driver: Driver,
     x0=None,
     restart: int = 50,
     record_start: bool = True,
-    maxiter: int = MAXITER,
-    stall_window: int | None = None,
     dtype=np.float64,
 ):
-    r"""Flexible GMRES(``restart``) on ``A u = f``; returns ``(u, converged, iterations, message)``.
+    r"""Flexible GMRES(``restart``) on ``A u = f`` under ``driver``; returns the final iterate.
 
     Right-preconditioned Arnoldi with the preconditioned vectors kept
     (Saad 1993): with ``z_j = B_j(v_j)`` (``B_j`` may change from step to step,
@@ -124,15 +123,22 @@ def fgmres(
     real, so ``||f - A Re u|| <= ||f - A u||``); pass ``dtype=complex`` for
     that. ``precondition=None`` is plain GMRES(``restart``).
 
-    Stops at ``settings.rtol`` (confirmed on the true residual), on the budget,
-    or when the residual has not fallen 10% in ``stall_window`` steps
-    (default ``4 * restart``).
+    The driver (:class:`~solvers.driver.Driver`, see :func:`driver`) owns the
+    stopping tests and holds the outcome (``reason``, ``message``,
+    ``iterations``). A cycle ends after ``restart`` steps, when the estimate
+    reaches ``rtol`` or when the Krylov space is invariant; the iterate is then
+    formed and the true residual measured (convergence is confirmed on it).
+    A run the driver stops mid-cycle (budget, stagnation) ends with the
+    iterate formed there, and counts as converged if its true residual is
+    below ``rtol``. ``record_start=False`` leaves the record of iteration 0 to
+    the caller.
     """
     shape = problem.shape
     f = problem.f.ravel()
     f_norm = float(np.linalg.norm(f)) or 1.0
-    x = np.zeros(f.size) if x0 is None else np.array(x0, dtype=np.float64).ravel()
+    u = np.zeros(shape) if x0 is None else np.array(x0, dtype=np.float64).reshape(shape)
     m = int(restart)
+    rtol = settings.rtol
 
     def apply_A(v):
         if np.iscomplexobj(v):
@@ -147,34 +153,41 @@ def fgmres(
     orthogonalize, combine = _PARALLEL if f.size >= PARALLEL_THRESHOLD else _SERIAL
     V = np.empty((m + 1, f.size), dtype=dtype)
     Z = np.empty((m, f.size), dtype=dtype)
+    H = np.zeros((m + 1, m), dtype=dtype)
+    cs, sn = np.zeros(m, dtype=dtype), np.zeros(m, dtype=dtype)
+    g = np.zeros(m + 1, dtype=dtype)
+    # the cycle's state: the base iterate x, steps taken j, the last step's w and h
+    state = {"x": u.ravel().copy(), "j": 0, "w": None, "h": 1.0}
 
     def update(j):
         """``x + Z y`` with ``y`` from the rotated triangular system (real part kept)."""
         y = _back_substitute(H[:j, :j], g[:j])
         out = np.empty(f.size, dtype=dtype)
-        combine(x.astype(dtype), Z[:j], y, out)
+        combine(state["x"].astype(dtype), Z[:j], y, out)
         return np.ascontiguousarray(out.real)
 
-    r = f - apply_A(x)
-    if record_start:
-        recorder.record(0, x.reshape(shape), r.reshape(shape))
-    it = 0
-    stagnation = Stagnation(window=stall_window or 4 * m)
-    res = float(np.linalg.norm(r)) / f_norm
-    while True:
-        if res <= settings.rtol:
-            return x.reshape(shape), True, it, ""
-        if not math.isfinite(res):
-            return x.reshape(shape), False, it, "diverged: the residual is not finite"
+    def begin(r):
+        """Start a cycle from the residual ``r`` of the base iterate."""
         beta = float(np.sqrt(np.sum(r * r)))
         V[0] = r / beta
-        H = np.zeros((m + 1, m), dtype=dtype)
-        cs, sn = np.zeros(m, dtype=dtype), np.zeros(m, dtype=dtype)
-        g = np.zeros(m + 1, dtype=dtype)
+        H[:] = 0.0
+        cs[:] = 0.0
+        sn[:] = 0.0
+        g[:] = 0.0
         g[0] = beta
-        j = 0
-        stop = ""
-        while j < m:
+        state["j"] = 0
+
+    def finish_cycle():
+        """Form the iterate of the cycle so far; returns its true residual and norm."""
+        x = update(state["j"])
+        state["x"] = x
+        u[...] = x.reshape(shape)
+        r = f - apply_A(x)
+        return r, float(np.sqrt(np.sum(r * r))) / f_norm
+
+    def step(it, target):
+        for _ in range(target - it):  # one Arnoldi step each
+            j = state["j"]
             Z[j] = V[j] if precondition is None else precondition(V[j].reshape(shape)).ravel()
             w = apply_A(Z[j]).astype(dtype)
             h = float(orthogonalize(V, j, w, H[:, j]))
@@ -189,28 +202,47 @@ def fgmres(
             H[j, j], H[j + 1, j] = d, 0.0
             g[j + 1] = -sn[j] * g[j]
             g[j] = np.conj(cs[j]) * g[j]
-            j += 1
-            it += 1
-            res = abs(g[j]) / f_norm
-            if recorder.due(it):
-                recorder.record(it, update(j).reshape(shape))
-            if res <= settings.rtol or h == 0.0:  # converged, or the space is invariant
-                break
-            V[j] = w / h
-            if stagnation.stalled(res):
-                stop = stagnation.message()
-                break
-            if out_of_budget(settings, it, recorder, default_maxiter=maxiter):
-                stop = "budget exhausted (maxiter or max_seconds)"
-                break
-            if not math.isfinite(res):
-                stop = "diverged: the residual is not finite"
-                break
-        x = update(j)
-        r = f - apply_A(x)
-        res = float(np.sqrt(np.sum(r * r))) / f_norm
-        if stop and res > settings.rtol:
-            return x.reshape(shape), False, it, stop
+            state["j"], state["w"], state["h"] = j + 1, w, h
+        return target
+
+    def measure(it, record):
+        if it == 0:  # tested only if it ends the run: stagnation counts the steps' residuals
+            res = state["res"]
+            return (None if rtol < res < math.inf else res), state["r"].reshape(shape)
+        j, h = state["j"], state["h"]
+        res = abs(g[j]) / f_norm
+        if res <= rtol or h == 0.0 or j == m:  # the cycle ends: restart from the true residual
+            r, res = finish_cycle()
+            if res > rtol and math.isfinite(res):
+                begin(r)
+            return res, r.reshape(shape)
+        V[j] = state["w"] / h
+        if record:
+            u[...] = update(j).reshape(shape)
+        return res, None
+
+    r = f - apply_A(state["x"])
+    state["r"], state["res"] = r, float(np.linalg.norm(r)) / f_norm
+    if state["res"] > rtol and math.isfinite(state["res"]):
+        begin(r)
+    elif state["res"] == 0.0:  # f = A x0 exactly (converged even for rtol = 0)
+        driver.stop("converged", 0, "the residual is zero")
+    driver.run(u, step, measure, record_start=record_start)
+    if state["j"] > 0 and driver.reason != "converged":  # stopped mid-cycle
+        _, res = finish_cycle()
+        if res <= rtol and driver.reason != "interrupted":
+            driver.stop("converged", driver.iterations, f"relative residual {res:.3e} <= rtol")
+    return u
+
+
+def driver(problem, settings, method: str, restart: int, **kwargs) -> Driver:
+    """The :class:`~solvers.driver.Driver` of a GMRES run: at most :data:`MAXITER`
+    steps unless ``maxiter`` says otherwise, stagnation after ``4 * restart``
+    steps without a 10% lower residual, no growth test (a restarted cycle may
+    start above the residual it ended with)."""
+    kwargs.setdefault("default_maxiter", MAXITER)
+    kwargs.setdefault("stagnation", 4 * int(restart))
+    return Driver(problem, settings, method=method, divergence=None, **kwargs)
 
 
 def _back_substitute(R, g):
@@ -242,8 +274,12 @@ def resolving_levels(operator, kh_max: float = 0.5, coarsest: int = 3) -> int:
     return count
 
 
-def _noop(r):
-    return np.zeros_like(r)
+def resolving_multigrid(operator, kh_max: float, sweeps: int) -> Multigrid:
+    """The V-cycle of ``mg-gmres`` and ``neural-fgmres``: Gauss-Seidel (``sweeps``) on
+    the grids down to the coarsest with ``k_max H <= kh_max`` (:func:`resolving_levels`),
+    whose solve is left to :meth:`~solvers.multigrid.Multigrid.set_coarse_solve`."""
+    levels = resolving_levels(operator, kh_max)
+    return Multigrid(operator, levels=levels, coarsest=3, sweeps=sweeps, coarse_solve=np.zeros_like)
 
 
 class SparseLU:
@@ -257,127 +293,122 @@ class SparseLU:
         return self._lu.solve(np.ascontiguousarray(r, dtype=np.float64).ravel()).reshape(self.shape)
 
 
-MG_OPTIONS = {
-    "restart": "Krylov vectors kept before a restart (default 50)",
-    "kh_max": "coarsest grid of the hierarchy: the coarsest with k_max H <= kh_max (default 0.5)",
-    "sweeps": "Gauss-Seidel sweeps before and after each coarse correction (default 2)",
-}
+#: ``restart``: the options every GMRES method shares.
+RESTART = Parameter("restart", 50, integer(low=1), "Krylov vectors kept before a restart")
+
+#: The options of ``gmres``.
+GMRES_OPTIONS = Parameters(RESTART)
+
+#: The options of ``mg-gmres``.
+MG_OPTIONS = Parameters(
+    RESTART,
+    Parameter(
+        "kh_max",
+        0.5,
+        number(low=0, strict_low=True),
+        "coarsest grid of the hierarchy: the coarsest with k_max H <= kh_max",
+    ),
+    Parameter(
+        "sweeps", 2, integer(low=1), "Gauss-Seidel sweeps before and after each coarse correction"
+    ),
+)
+
+#: The options of ``sl-gmres``.
+SL_OPTIONS = Parameters(
+    RESTART,
+    Parameter(
+        "beta",
+        0.5,
+        number(low=0, strict_low=True),
+        "imaginary shift: M = -lap - (1 - beta i) k^2",
+    ),
+    Parameter(
+        "sweeps",
+        1,
+        integer(low=1),
+        "damped-Jacobi sweeps before and after each coarse correction",
+    ),
+)
 
 
-def _positive(name, value, kind=float):
-    try:
-        ok = not isinstance(value, bool) and kind(value) == value and value > 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        what = "an integer >= 1" if kind is int else "a number > 0"
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return kind(value)
-
-
-def _run_krylov(
-    name, problem, settings, precondition, setup, restart, options, info, dtype=np.float64
-):
-    rec = Recorder(problem, settings.record_every, settings.maxiter, phase=name)
+def run_krylov(name, problem, settings, precondition, setup, options, info, dtype=np.float64):
+    """Run :func:`fgmres` for the method ``name`` (set-up of ``setup`` seconds on the
+    clock, ``options["restart"]`` vectors) and build its result, with ``options`` and
+    ``info`` recorded."""
+    restart = options["restart"]
+    drv = driver(problem, settings, name, restart)
     u0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
     warm_up(lambda: compile_kernels(problem.size, dtype))
-    rec.record(0, u0)
-    rec.restart_clock(setup)  # the set-up (hierarchy, factorisations) is on the clock
-    u, converged, it, message = fgmres(
-        problem, settings, precondition, rec, u0, restart=restart, record_start=False, dtype=dtype
+    drv.record(0, u0)
+    drv.recorder.restart_clock(setup)  # the set-up (hierarchy, factorisations) is on the clock
+    u = fgmres(
+        problem, settings, precondition, drv, u0, restart=restart, record_start=False, dtype=dtype
     )
     info = {**info, "setup_seconds": setup, "points_per_wavelength": problem.points_per_wavelength}
-    return make_result(
-        problem,
-        name,
-        options,
-        settings,
-        u,
-        converged=converged,
-        iterations=it,
-        recorder=rec,
-        message=message,
-        info=info,
-    )
+    return drv.result(u, options, info=info)
 
 
-@method(
-    "restarted GMRES(restart), unpreconditioned (any nonsingular A)",
-    {"restart": "Krylov vectors kept before a restart (default 50)"},
-)
-def gmres(problem, settings, restart=50):
-    restart = _positive("restart", restart, int)
-    return _run_krylov(
-        "gmres", problem, settings, None, 0.0, restart, {"restart": restart}, {"restart": restart}
-    )
+@method("restarted GMRES(restart), unpreconditioned (any nonsingular A)", GMRES_OPTIONS)
+def gmres(problem, settings, **options):
+    options = GMRES_OPTIONS.resolve(options, "method 'gmres'")
+    return run_krylov("gmres", problem, settings, None, 0.0, options, dict(options))
 
 
 @method("MINRES (SciPy), unpreconditioned (symmetric A, definite or not)")
 def minres(problem, settings):
-    rec = Recorder(problem, settings.record_every, settings.maxiter, phase="minres")
+    maxiter = settings.maxiter or 20 * MAXITER
+    drv = Driver(problem, settings, method="minres", default_maxiter=maxiter, divergence=None)
     x0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
-    rec.record(0, x0)
-    rec.restart_clock()
+    drv.record(0, x0)
+    drv.recorder.restart_clock()
     A = spla.LinearOperator(
         (problem.size, problem.size),
         matvec=lambda v: problem.apply(np.ascontiguousarray(v).reshape(problem.shape)).ravel(),
         dtype=np.float64,
     )
     count = [0]
-    state = {"stop": "", "x": None}
+    state = {"x": None, "last": None}
 
     class _Stop(Exception):
         pass
 
     def callback(x):
         # SciPy's own test (||r|| / (||A|| ||x|| + ||f||) <= rtol) stops long before the
-        # relative residual does: ask it for far less and test the true residual here.
+        # relative residual does: ask it for far less and let the driver test the true
+        # residual every CHECK_EVERY steps (and the time budget every step).
         count[0] += 1
-        if rec.due(count[0]):
-            rec.record(count[0], x.reshape(problem.shape))
+        state["last"] = x
+        if drv.recorder.due(count[0]):
+            drv.record(count[0], x.reshape(problem.shape))
+        rel = None
         if count[0] % CHECK_EVERY == 0 or count[0] >= maxiter:
-            res = problem.relative_residual(x.reshape(problem.shape))
-            if res <= settings.rtol:
-                state["x"] = x.copy()
-                raise _Stop
-            if not np.isfinite(res):
-                state["stop"] = "diverged: the residual is not finite"
-                state["x"] = x.copy()
-                raise _Stop
-        if settings.max_seconds is not None and rec.elapsed() >= settings.max_seconds:
-            state["stop"] = "budget exhausted (maxiter or max_seconds)"
+            rel = problem.relative_residual(x.reshape(problem.shape))
+        if drv.test(count[0], rel):
             state["x"] = x.copy()
             raise _Stop
 
-    maxiter = settings.maxiter or 20 * MAXITER
     try:
         u, _ = spla.minres(
             A, problem.f.ravel(), x0=x0.ravel(), rtol=1e-300, maxiter=maxiter, callback=callback
         )
     except _Stop:
         u = state["x"]
+    except KeyboardInterrupt:
+        drv.stop("interrupted", count[0], "Ctrl-C")
+        u = x0.ravel() if state["last"] is None else state["last"].copy()
     u = u.reshape(problem.shape)
+    drv.iterations = count[0]
     res = problem.relative_residual(u)
-    converged = res <= settings.rtol
-    message = ""
-    if not converged:
-        message = state["stop"] or (
-            "budget exhausted (maxiter or max_seconds)"
-            if count[0] >= maxiter
-            else f"stopped by SciPy at relative residual {res:.2e} (rounding floor?)"
+    if res <= settings.rtol and drv.reason != "interrupted":
+        if drv.reason != "converged":
+            drv.stop("converged", count[0], f"relative residual {res:.3e} <= rtol")
+    elif drv.reason is None:  # SciPy stopped by itself
+        drv.stop(
+            "stagnated",
+            count[0],
+            f"stopped by SciPy at relative residual {res:.2e} (rounding floor?)",
         )
-    return make_result(
-        problem,
-        "minres",
-        {},
-        settings,
-        u,
-        converged=converged,
-        iterations=count[0],
-        recorder=rec,
-        message=message,
-        info={"points_per_wavelength": problem.points_per_wavelength},
-    )
+    return drv.result(u, {}, info={"points_per_wavelength": problem.points_per_wavelength})
 
 
 @method(
@@ -385,18 +416,13 @@ def minres(problem, settings):
     " (k H <= kh_max)",
     MG_OPTIONS,
 )
-def mg_gmres(problem, settings, restart=50, kh_max=0.5, sweeps=2):
-    restart = _positive("restart", restart, int)
-    kh_max = _positive("kh_max", kh_max)
+def mg_gmres(problem, settings, **options):
+    options = MG_OPTIONS.resolve(options, "method 'mg-gmres'")
     t0 = time.perf_counter()
-    levels = resolving_levels(problem.operator, kh_max)
-    mg = Multigrid(problem.operator, levels=levels, coarsest=3, sweeps=sweeps, coarse_solve=_noop)
+    mg = resolving_multigrid(problem.operator, options["kh_max"], options["sweeps"])
     mg.set_coarse_solve(SparseLU(mg.levels[-1]))
     setup = time.perf_counter() - t0 - mg.warm_seconds
-    options = {"restart": restart, "kh_max": kh_max, "sweeps": sweeps}
-    return _run_krylov(
-        "mg-gmres", problem, settings, mg.precondition, setup, restart, options, mg.info()
-    )
+    return run_krylov("mg-gmres", problem, settings, mg.precondition, setup, options, mg.info())
 
 
 # -- the shifted Laplacian ---------------------------------------------------------------
@@ -461,21 +487,12 @@ class ShiftedLaplacian:
 @method(
     "flexible GMRES preconditioned by the shifted Laplacian -lap - (1 - 0.5i) k^2, inverted by one"
     " complex multigrid V-cycle",
-    {
-        "restart": "Krylov vectors kept before a restart (default 50)",
-        "beta": "imaginary shift: M = -lap - (1 - beta i) k^2 (default 0.5)",
-        "sweeps": "damped-Jacobi sweeps before and after each coarse correction (default 1)",
-    },
+    SL_OPTIONS,
 )
-def sl_gmres(problem, settings, restart=50, beta=0.5, sweeps=1):
-    restart = _positive("restart", restart, int)
-    beta = _positive("beta", beta)
-    sweeps = _positive("sweeps", sweeps, int)
+def sl_gmres(problem, settings, **options):
+    options = SL_OPTIONS.resolve(options, "method 'sl-gmres'")
     t0 = time.perf_counter()
-    sl = ShiftedLaplacian(problem.operator, beta=beta, sweeps=sweeps)
+    sl = ShiftedLaplacian(problem.operator, beta=options["beta"], sweeps=options["sweeps"])
     setup = time.perf_counter() - t0
-    options = {"restart": restart, "beta": beta, "sweeps": sweeps}
     info = {"levels": len(sl.matrices), "coarsest_shape": list(sl.shapes[-1])}
-    return _run_krylov(
-        "sl-gmres", problem, settings, sl, setup, restart, options, info, dtype=complex
-    )
+    return run_krylov("sl-gmres", problem, settings, sl, setup, options, info, dtype=complex)

@@ -246,3 +246,19 @@ def test_cli_user_npz_regression_runs(tmp_path, capsys, rng):
     assert rc == 0, capsys.readouterr().err
     data = json.loads((tmp_path / "o" / "fprinciple.json").read_text())
     assert data["classes"] == 0 and data["accuracy"] == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "match"),
+    [
+        ("--epochs", "0", "argument --epochs: must be an integer >= 1, got '0'"),
+        ("--lr", "-1", "argument --lr: must be a finite number > 0, got '-1'"),
+        ("--deltas", "0.1,nan", "argument --deltas: must be a finite number > 0, got 'nan'"),
+    ],
+)
+def test_cli_bad_flag_is_one_line_naming_the_flag(tmp_path, capsys, flag, value, match):
+    out = tmp_path / "out"
+    rc = main(["fprinciple", flag, value, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and match in err and err.count("\n") == 1, err
+    assert not out.exists()

@@ -166,3 +166,43 @@ def test_bad_options_are_named():
         hybrid.solve(p, "neural-fgmres", coarse="lu")
     with pytest.raises(ValueError, match="wavenumber k must be >= 0"):
         problems.get("helmholtz1d", n=31, k=-1.0)
+
+
+def test_krylov_peers_record_their_options_and_stop_in_the_driver_vocabulary():
+    p = problems.get("wave2d", n=31, k0=5.0)
+    r = solvers.solve(p, "mg-gmres", rtol=1e-9)
+    assert r.stop_reason == "converged" and r.options == {"restart": 50, "kh_max": 0.5, "sweeps": 2}
+    r = solvers.solve(p, "gmres", rtol=1e-9, maxiter=7)
+    assert r.stop_reason == "maxiter" and r.iterations == 7 and r.options == {"restart": 50}
+    assert r.message == "maxiter after 7 iterations: maxiter = 7"
+    # GMRES(5) stalls near 0.8 here: 20 steps (4 x restart) without a 10% lower residual
+    r = solvers.solve(p, "gmres", rtol=1e-9, restart=5)
+    assert r.stop_reason == "stagnated" and r.iterations == 25
+    assert r.message.startswith("stagnated after 25 iterations")
+    r = solvers.solve(p, "minres", rtol=1e-9, maxiter=30)
+    assert r.stop_reason == "maxiter" and r.iterations == 30
+    with pytest.raises(ValueError, match=r"^method 'sl-gmres': beta must be a finite number > 0"):
+        solvers.solve(p, "sl-gmres", beta=0)
+
+
+def test_ctrl_c_stops_fgmres_with_the_iterate_of_the_steps_taken():
+    from solvers import indefinite
+    from solvers.registry import make_settings
+
+    p = problems.get("helmholtz1d", **SMALL_1D)
+    calls = {"n": 0}
+
+    def precondition(v):
+        calls["n"] += 1
+        if calls["n"] == 4:  # three steps ran
+            raise KeyboardInterrupt
+        return v.copy()
+
+    settings = make_settings(p, rtol=1e-12)
+    drv = indefinite.driver(p, settings, "gmres", restart=50, record_every=0)
+    u = indefinite.fgmres(p, settings, precondition, drv)
+    assert drv.reason == "interrupted" and drv.iterations == 3
+    settings = make_settings(p, rtol=1e-12, maxiter=3)
+    ref = indefinite.driver(p, settings, "gmres", restart=50, record_every=0)
+    np.testing.assert_array_equal(u, indefinite.fgmres(p, settings, None, ref))
+    assert ref.reason == "maxiter" and not np.array_equal(u, 0 * u)

@@ -38,6 +38,7 @@ from hybrid.app import config as cfg
 from hybrid.app import fprinciple_cmd, sweep_cmd, train_operator
 from hybrid.app.compare import Interrupted, compare, convergence_order, residual_order, table
 from hybrid.app.console import Console, run_record
+from hybrid.app.flags import flag_type
 from hybrid.app.results import load_dir, write_compare, write_result
 from problems.parameters import (
     Parameter,
@@ -74,15 +75,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 # -- keys: every flag and config key, in the one option schema ----------------------
 def _arg(param: Parameter):
     """An argparse ``type`` from a :class:`~problems.parameters.Parameter`."""
-
-    def parse(text):
-        try:
-            return param(text)
-        except ValueError as err:  # argparse names the flag already
-            raise argparse.ArgumentTypeError(str(err).removeprefix(param.name + " ")) from None
-
-    parse.__name__ = param.name
-    return parse
+    return flag_type(param, param.name)
 
 
 def _grid_size(value):

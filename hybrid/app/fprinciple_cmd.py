@@ -33,6 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hybrid.app.flags import flag_type
+from problems.parameters import integer, number
+
 HELP = "F-Principle diagnostics (filtering, projection) while training on digits or FILE.npz"
 EXAMPLES = """examples:
   fpsolve fprinciple --data digits --model mlp --epochs 30 --out out/fp
@@ -44,24 +47,8 @@ EXAMPLES = """examples:
 THRESHOLDS = (0.5, 0.3, 0.2)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
+_positive_int = flag_type(integer(low=1))
+_positive_float = flag_type(number(low=0, strict_low=True))
 
 
 def _deltas(text: str) -> list[float]:

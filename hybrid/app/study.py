@@ -79,7 +79,11 @@ from typing import Any
 import hybrid
 import problems
 from hybrid.app.console import run_record
+from problems.parameters import integer
 from solvers.files import jsonable, write_atomic, write_json_atomic
+from solvers.registry import SETTINGS
+
+_AT_LEAST_1, _AT_LEAST_3 = integer(low=1), integer(low=3)
 
 CELLS = "cells"
 SUMMARY_CSV = "summary.csv"
@@ -221,20 +225,13 @@ def _norm(table: dict) -> dict:
     return {k.replace("-", "_"): v for k, v in table.items()}
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _number(v, path: str, *, integer=False, positive=False, minimum=None):
-    ok = _is_int(v) if integer else (isinstance(v, int | float) and not isinstance(v, bool))
-    if not ok or (not integer and not math.isfinite(v)):
-        kind = "an integer" if integer else "a finite number"
-        raise StudyError(f"{_where(path)} must be {kind}, got {v!r}")
-    if positive and not v > 0:
-        raise StudyError(f"{_where(path)} must be > 0, got {v!r}")
-    if minimum is not None and v < minimum:
-        raise StudyError(f"{_where(path)} must be >= {minimum}, got {v!r}")
-    return int(v) if integer else float(v)
+def _setting(v, key: str, path: str):
+    """``v`` converted by the common argument ``key`` of ``solve`` (its one declaration,
+    :data:`solvers.registry.SETTINGS`); the error names the study key ``path``."""
+    try:
+        return SETTINGS[key].convert(v)
+    except ValueError as err:
+        raise StudyError(f"{_where(path)} {err}") from None
 
 
 def _nonempty_list(v, path: str) -> list:
@@ -253,16 +250,9 @@ def _table(v, path: str) -> dict:
 
 def _budget(table: dict, path: str, base: dict) -> dict:
     out = dict(base)
-    if "rtol" in table:
-        out["rtol"] = _number(table["rtol"], f"{path}rtol", minimum=0)
-    if "maxiter" in table:
-        out["maxiter"] = _number(table["maxiter"], f"{path}maxiter", integer=True, minimum=1)
-    if "max_seconds" in table:
-        out["max_seconds"] = _number(table["max_seconds"], f"{path}max_seconds", positive=True)
-    if "record_every" in table:
-        out["record_every"] = _number(
-            table["record_every"], f"{path}record_every", integer=True, minimum=0
-        )
+    for key in ("rtol", "maxiter", "max_seconds", "record_every"):
+        if key in table:
+            out[key] = _setting(table[key], key, f"{path}{key}")
     if out["rtol"] == 0 and out["maxiter"] is None and out["max_seconds"] is None:
         where = path.rstrip(".") or "the study"
         raise StudyError(f"{_where(path + 'rtol')} = 0 in {where} needs maxiter or max_seconds")
@@ -279,10 +269,10 @@ def _size(v, dim: int, path: str) -> tuple[int, ...]:
     sizes = list(v) if isinstance(v, list) else [v] * dim
     if len(sizes) != dim:
         raise StudyError(f"{_where(path)}: {v!r} gives {len(sizes)} sizes for a {dim}D problem")
-    for s in sizes:
-        if not _is_int(s) or s < 3:
-            raise StudyError(f"{_where(path)} must hold integers >= 3, got {v!r}")
-    return tuple(sizes)
+    try:
+        return tuple(_AT_LEAST_3(s) for s in sizes)
+    except ValueError:
+        raise StudyError(f"{_where(path)} must hold integers >= 3, got {v!r}") from None
 
 
 def _grid(fixed: dict, sweep: dict, path: str) -> list[dict]:
@@ -335,9 +325,7 @@ def parse_study(data: dict, source: str = "study") -> Study:
         raise StudyError(f"{_where('name')} must be a non-empty string, got {name!r}")
     if "description" in data and not isinstance(data["description"], str):
         raise StudyError(f"{_where('description')} must be a string")
-    seeds = [
-        _number(s, "seeds", integer=True) for s in _nonempty_list(data.get("seeds", [0]), "seeds")
-    ]
+    seeds = [_setting(s, "seed", "seeds") for s in _nonempty_list(data.get("seeds", [0]), "seeds")]
     if len(set(seeds)) != len(seeds):
         raise StudyError(f"{_where('seeds')} lists a seed more than once: {seeds}")
     device = data.get("device", "auto")
@@ -717,8 +705,11 @@ def run_study(
     On Ctrl-C the pending cells are cancelled, the summary is written with
     them as ``missing`` and ``KeyboardInterrupt`` is re-raised.
     """
-    if workers is not None and (not _is_int(workers) or workers < 1):
-        raise ValueError(f"--workers must be an integer >= 1, got {workers!r}")
+    if workers is not None:
+        try:
+            workers = _AT_LEAST_1(workers)
+        except ValueError as err:
+            raise ValueError(f"--workers {err}") from None
     out = Path(out)
     t0 = time.perf_counter()
     started = time.time()

@@ -13,6 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from hybrid.app.flags import flag_type
+from problems.parameters import integer
+
 HELP = "run a parameter study: problems x sizes x methods x options x seeds"
 
 EPILOG = """examples:
@@ -58,7 +61,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="the study folder")
     p.add_argument(
         "--workers",
-        type=_positive_int,
+        type=flag_type(integer(low=1)),
         metavar="K",
         help="local worker processes (default: the cores); with --scheduler local,"
         " the LocalCluster's workers",
@@ -76,16 +79,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no line per cell")
     return p
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
-    return value
 
 
 def run(args, argv=None) -> int:
