@@ -13,6 +13,9 @@ import shlex
 import time
 from pathlib import Path
 
+from hybrid.app.flags import flag_type
+from problems.parameters import integer
+
 HELP = "train a neural operator (for 'hints') offline on a problem family"
 EXAMPLES = """examples:
   fpsolve train-operator --family poisson1d-varcoef --samples 20000 --epochs 60 --out op1d.pt
@@ -24,14 +27,7 @@ A checkpoint FILE.ckpt is written after every epoch; --resume continues from it
 (with the same settings) and ends with the same weights as an uninterrupted run."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {v}")
-    return v
+_positive_int = flag_type(integer(low=1))
 
 
 def add_parser(sub, formatter_class) -> argparse.ArgumentParser:
