@@ -55,6 +55,12 @@ operator step (as the anchor counts); with ``levels="auto"`` one V-cycle;
 for ``hints-krylov`` one Krylov step. ``info`` reports ``sweeps`` (fine-grid
 sweeps), ``operator_steps``, the time in the network and the events.
 
+The loops are :class:`solvers.driver.Driver`'s: the methods supply the cycle
+or the Krylov step and its measurement; budgets, the stopping tests, the
+history and the stop reason are the driver's. A Krylov fallback ends the
+stationary run (reason ``callback``) and continues under a second driver on
+the same history, budget and clock, whose stop reason the result reports.
+
 Examples
 --------
 >>> import problems, hybrid
@@ -84,10 +90,10 @@ from problems.parameters import (
     optional,
     path,
 )
+from solvers.driver import Driver
 from solvers.multigrid import Multigrid
 from solvers.multigrid.hierarchy import build_levels, resample_operator
 from solvers.multigrid.transfer import transfer
-from solvers.recording import Recorder, make_result, out_of_budget
 from solvers.registry import method
 from solvers.relaxation import relax
 
@@ -355,103 +361,146 @@ class HintsCycle:
             self.coarse.model = None
 
 
-# -- Krylov -------------------------------------------------------------------------
-def fcg(problem, settings, rec, u, precondition, it0=0, maxiter=None, on_step=None):
-    r"""Flexible CG (Notay's FCG(1)) from ``u``; returns ``(u, converged, it, message)``.
+# -- Krylov (steps and measurements; the driver runs the loop) ------------------------
+def krylov_driver(problem, settings, name, recorder=None, *, definite=True, default_maxiter=None):
+    """The :class:`~solvers.driver.Driver` of a flexible Krylov run: no growth test,
+    stagnation after :data:`STAGNATION_WINDOW` steps for FCG (``definite``), none for FGMRES."""
+    return Driver(
+        problem,
+        settings,
+        method=name,
+        recorder=recorder,
+        default_maxiter=default_maxiter,
+        divergence=None,
+        stagnation=STAGNATION_WINDOW if definite else None,
+    )
+
+
+def flexible_cg(driver, u, precondition, *, iteration=0, record_start=True, on_step=None):
+    r"""Flexible CG (Notay's FCG(1)) from ``u`` (updated in place) under ``driver``.
 
     .. math::
         \alpha = \frac{d^T r}{d^T A d}, \quad u \mathrel{+}= \alpha d, \quad
         r \mathrel{-}= \alpha A d, \quad z = B(r), \quad
         d \leftarrow z - \frac{z^T A d}{d^T A d} d
 
-    ``B`` may change from step to step. Iterations are counted from ``it0``
-    (the history's axis continues); ``on_step(it)`` runs after each step.
+    ``B`` may change from step to step. Iterations are counted from ``iteration``
+    (the history's axis continues); ``on_step(it)`` runs after each step. The
+    driver holds the outcome; ``d^T A d <= 0`` stops the run as ``breakdown``.
+    Convergence is confirmed on the true residual (and FCG restarted from it if
+    the two disagree).
     """
-    f = problem.f
-    f_norm = float(np.linalg.norm(f)) or 1.0
-    r = f - problem.apply(u)
-    z = precondition(r)
-    d = z.copy()
-    it = it0
-    best, since = math.inf, 0
-    while True:
-        rel = float(np.linalg.norm(r)) / f_norm
-        if rel <= settings.rtol:
-            r_true = f - problem.apply(u)
-            if float(np.linalg.norm(r_true)) / f_norm <= settings.rtol:
-                return u, True, it, ""
-            r = r_true
-            z = precondition(r)
-            d = z.copy()
-        if not math.isfinite(rel):
-            return u, False, it, "diverged: the residual is not finite"
-        if rel < 0.9 * best:
-            best, since = rel, 0
-        else:
-            since += 1
-            if since >= STAGNATION_WINDOW:
-                message = (
-                    f"stagnated: the relative residual stayed above {best:.2e} for"
-                    f" {STAGNATION_WINDOW} iterations"
-                )
-                return u, False, it, message
-        if out_of_budget(settings, it, rec, default_maxiter=maxiter):
-            return u, False, it, "budget exhausted (maxiter or max_seconds)"
+    problem = driver.problem
+    f, f_norm, rtol = problem.f, driver.f_norm, driver.rtol
+    s = {}
+
+    def restart(r):
+        s["r"] = r
+        s["d"] = precondition(r).copy()
+
+    def step(it, target):
+        d, r = s["d"], s["r"]
         Ad = problem.apply(d)
         dad = float(np.vdot(d, Ad))
         if dad <= 0:
-            return u, False, it, "breakdown: d^T A d <= 0 (operator not SPD)"
+            driver.stop("breakdown", it, "d^T A d <= 0 (operator not SPD)")
+            return it
         alpha = float(np.vdot(d, r)) / dad
-        u += alpha * d
+        u[...] += alpha * d
         r -= alpha * Ad
-        it += 1
         if on_step is not None:
-            on_step(it)
-        if rec.due(it):
-            rec.record(it, u, r)
+            on_step(it + 1)
         z = precondition(r)
-        d = z - (float(np.vdot(z, Ad)) / dad) * d
+        s["d"] = z - (float(np.vdot(z, Ad)) / dad) * d
+        return it + 1
+
+    def measure(it, record):
+        rel = float(np.linalg.norm(s["r"])) / f_norm
+        if rel <= rtol:  # the recursive residual may drift: confirm on the true one
+            r_true = f - problem.apply(u)
+            rel = float(np.linalg.norm(r_true)) / f_norm
+            if rel > rtol:
+                restart(r_true)
+            return rel, r_true
+        return rel, s["r"]
+
+    restart(f - problem.apply(u))
+    driver.run(u, step, measure, iteration=iteration, record_start=record_start)
+    return u
 
 
-def fgmres(problem, settings, rec, u, precondition, it0=0, maxiter=None, restart=30, on_step=None):
-    """Restarted flexible GMRES (right preconditioning, ``B`` may vary); as :func:`fcg`."""
-    f = problem.f
-    f_norm = float(np.linalg.norm(f)) or 1.0
-    it = it0
-    while True:
-        r = f - problem.apply(u)
-        beta = float(np.linalg.norm(r))
-        if beta / f_norm <= settings.rtol:
-            return u, True, it, ""
-        if not math.isfinite(beta):
-            return u, False, it, "diverged: the residual is not finite"
-        V, Z = [r / beta], []
-        H = np.zeros((restart + 1, restart))
-        y = np.zeros(0)
-        for j in range(restart):
-            if out_of_budget(settings, it, rec, default_maxiter=maxiter):
-                if Z:
-                    u += sum(yk * zk for yk, zk in zip(y, Z, strict=False))
-                return u, False, it, "budget exhausted (maxiter or max_seconds)"
-            Z.append(precondition(V[j]))
-            w = problem.apply(Z[j])
-            for i in range(j + 1):
-                H[i, j] = float(np.vdot(V[i], w))
-                w = w - H[i, j] * V[i]
-            H[j + 1, j] = float(np.linalg.norm(w))
-            e1 = np.zeros(j + 2)
-            e1[0] = beta
-            y = np.linalg.lstsq(H[: j + 2, : j + 1], e1, rcond=None)[0]
-            res = float(np.linalg.norm(H[: j + 2, : j + 1] @ y - e1)) / f_norm
-            it += 1
-            if on_step is not None:
-                on_step(it)
-            if res <= settings.rtol or H[j + 1, j] <= 1e-14 * beta:
-                break
+def flexible_gmres(
+    driver, u, precondition, *, iteration=0, restart=30, record_start=True, on_step=None
+):
+    """Restarted flexible GMRES (right preconditioning, ``B`` may vary) from ``u``
+    (updated in place) under ``driver``; as :func:`flexible_cg`.
+
+    One driver iteration is one Arnoldi step; the residual is measured (and
+    convergence tested) on the true residual at the end of each cycle of
+    ``restart`` steps (or earlier, when the least-squares residual reaches
+    ``rtol`` or the space is invariant); within a cycle only the budget is tested.
+    """
+    problem = driver.problem
+    f, f_norm, rtol = problem.f, driver.f_norm, driver.rtol
+    s = {"open": False}
+
+    def correction():
+        return sum(yk * zk for yk, zk in zip(s["y"], s["Z"], strict=False))
+
+    def close():
+        if s["Z"]:
+            u[...] = s["x"] + correction()
+        s["open"] = False
+
+    def step(it, target):
+        if not s["open"]:
+            r = s["r"]
+            beta = float(np.linalg.norm(r))
+            H = np.zeros((restart + 1, restart))
+            s.update(open=True, x=u.copy(), beta=beta, V=[r / beta], Z=[], H=H, y=np.zeros(0), j=0)
+        j, V, Z, H, beta = s["j"], s["V"], s["Z"], s["H"], s["beta"]
+        Z.append(precondition(V[j]))
+        w = problem.apply(Z[j])
+        for i in range(j + 1):
+            H[i, j] = float(np.vdot(V[i], w))
+            w = w - H[i, j] * V[i]
+        H[j + 1, j] = float(np.linalg.norm(w))
+        e1 = np.zeros(j + 2)
+        e1[0] = beta
+        y = np.linalg.lstsq(H[: j + 2, : j + 1], e1, rcond=None)[0]
+        res = float(np.linalg.norm(H[: j + 2, : j + 1] @ y - e1)) / f_norm
+        s["y"], s["j"] = y, j + 1
+        if on_step is not None:
+            on_step(it + 1)
+        if res <= rtol or H[j + 1, j] <= 1e-14 * beta or j + 1 == restart:
+            close()
+        else:
             V.append(w / H[j + 1, j])
-        u += sum(yk * zk for yk, zk in zip(y, Z, strict=False))
-        if rec.due(it):
-            rec.record(it, u)
+        return it + 1
+
+    def measure(it, record):
+        if not s["open"]:
+            s["r"] = f - problem.apply(u)
+            return float(np.linalg.norm(s["r"])) / f_norm, s["r"]
+        if record:  # within a cycle: the iterate so far, for the history
+            u[...] = s["x"] + correction()
+        return None, None
+
+    driver.run(u, step, measure, iteration=iteration, record_start=record_start)
+    if s["open"]:  # stopped within a cycle (budget, interruption)
+        close()
+    return u
+
+
+def fgmres(problem, settings, recorder, u, precondition, iteration=0, maxiter=None, restart=30):
+    """:func:`flexible_gmres` under a driver on ``recorder`` (no growth or stagnation test,
+    at most ``maxiter`` steps unless ``settings.maxiter`` says otherwise), outside a method;
+    returns ``(u, converged, iterations, message)``."""
+    drv = krylov_driver(
+        problem, settings, "fgmres", recorder, definite=False, default_maxiter=maxiter
+    )
+    flexible_gmres(drv, u, precondition, iteration=iteration, restart=restart, record_start=False)
+    return u, drv.reason == "converged", drv.iterations, drv.message
 
 
 # -- the methods ------------------------------------------------------------------------
@@ -509,108 +558,104 @@ def _info(hc, model, sweeps, setup, events, stalled):
 def hints(problem, settings, **options):
     recorded = dict(options)
     hc, setup, stall_ratio, patience, fallback, model = _setup(problem, settings, options)
-    rec = Recorder(problem, settings.record_every, settings.maxiter, phase="hints")
+    # the stationary cycle: divergence (residual 1e6 times its start), no stagnation test
+    drv = Driver(problem, settings, method="hints", default_maxiter=MAXITER["hints"])
+    rec = drv.recorder
     u = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
-    rec.record(0, u)
+    drv.record(0, u)
     rec.restart_clock(setup)
-    f = problem.f
-    f_norm = float(np.linalg.norm(f)) or 1.0
-    # levels=1: an iteration is a sweep or an operator step; levels='auto': a V-cycle
-    per_cycle = 1 if hc.mg is not None else hc.sweeps_per_cycle + (hc.model is not None)
-    it, sweeps, low, stalled, grows, diverging = 0, 0, 0, False, 0, False
-    res = float(np.linalg.norm(problem.residual(u))) / f_norm
-    converged, message = res <= settings.rtol, ""
+    f, f_norm, rtol = problem.f, drv.f_norm, drv.rtol
+    s = {
+        # levels=1: an iteration is a sweep or an operator step; levels='auto': a V-cycle
+        "per_cycle": 1 if hc.mg is not None else hc.sweeps_per_cycle + (hc.model is not None),
+        "sweeps": 0,
+        "low": 0,
+        "grows": 0,
+        "r": None,
+        "res": None,
+        "stalled": False,
+        "diverging": False,
+        "handover": None,  # the Krylov method that continues after a fallback
+    }
+    notes = []
 
-    def continue_by(krylov, u, it):
-        """Continue from ``u`` by flexible Krylov with the cycle as preconditioner;
-        returns ``(u, converged, iterations, cycles applied, message)``."""
-        cycles = [0]
-
-        def count(_it):
-            cycles[0] += 1
-
-        u, converged, it, msg = krylov(
-            problem,
-            settings,
-            rec,
-            u,
-            hc.precondition,
-            it0=it,
-            maxiter=MAXITER["hints"],
-            on_step=count,
-        )
-        return u, converged, it, cycles[0], msg
-
-    while not converged:
-        if out_of_budget(settings, it, rec, default_maxiter=MAXITER["hints"]):
-            message = "budget exhausted (maxiter or max_seconds)"
-            break
-        if not math.isfinite(res) or res > 1e6:
-            message = f"diverged after {it} iterations: relative residual {res:.3g}"
-            break
+    def step(it, target):
+        """One cycle (``per_cycle`` iterations: it may pass ``target``), then the checks
+        for divergence of the cycle and for a stalled operator (which may hand over)."""
         with_op = hc.model is not None
-        before = res
+        before = s["res"]
         u_before = None if hc.definite else u.copy()
         r = hc.cycle(u, f)
-        sweeps += hc.sweeps_per_cycle
-        it += per_cycle
+        s["sweeps"] += hc.sweeps_per_cycle
+        it += s["per_cycle"]
         res = float(np.linalg.norm(r)) / f_norm
-        converged = res <= settings.rtol
-        if rec.due(it) or converged:
-            rec.record(it, u, r)
+        s["r"], s["res"] = r, res
+        converged = res <= rtol
         # indefinite: relaxation amplifies the band below k^2, so a stationary cycle whose
         # operator is not accurate enough diverges while each step still looks useful
-        grows = grows + 1 if not hc.definite and res > before else 0
+        s["grows"] = s["grows"] + 1 if not hc.definite and res > before else 0
         blowup = not hc.definite and res > 10 * before
-        if with_op and not converged and fallback != "none" and (grows >= patience or blowup):
-            diverging = True
+        if with_op and not converged and fallback != "none" and (s["grows"] >= patience or blowup):
+            s["diverging"] = True
             u[...] = u_before  # from the last iterate, not the one the cycle just raised
             rec.mark("diverging", it)
             rec.mark("fallback:krylov", it)
             how = "tenfold" if blowup else f"{patience} times in a row"
-            message = (
+            notes.append(
                 f"the stationary cycle raised the residual {how} (at iteration {it});"
                 " continued by flexible GMRES with the same cycle"
             )
-            u, converged, it, cycles, m2 = continue_by(fgmres, u, it)
-            sweeps += cycles * hc.sweeps_per_cycle
-            message = "; ".join(x for x in (message, m2) if x)
-            break
+            s["handover"] = flexible_gmres
+            drv.stop("callback", it, "the stationary cycle diverges; flexible GMRES continues")
+            return it
         if with_op and not converged:
-            low = low + 1 if hc.last_ratio > stall_ratio else 0
-            if low >= patience:
-                stalled = True
+            s["low"] = s["low"] + 1 if hc.last_ratio > stall_ratio else 0
+            if s["low"] >= patience:
+                s["stalled"] = True
                 rec.mark("stall", it)
-                message = (
+                notes.append(
                     f"the operator stalled at iteration {it} (its steps left over"
                     f" {stall_ratio:.0%} of the restricted residual {patience} times in a row);"
                     f" fallback: {fallback}"
                 )
                 if fallback == "relaxation":
                     hc.drop_operator()
-                    per_cycle = hc.sweeps_per_cycle if hc.mg is None else 1
+                    s["per_cycle"] = hc.sweeps_per_cycle if hc.mg is None else 1
                 elif fallback == "krylov":
                     hc.drop_operator()
                     rec.mark("fallback:krylov", it)
-                    solver = fcg if hc.definite else fgmres
-                    u, converged, it, cycles, m2 = continue_by(solver, u, it)
-                    sweeps += cycles * hc.sweeps_per_cycle
-                    message = "; ".join(x for x in (message, m2) if x)
-                    break
-                low = -(10**9) if fallback == "none" else 0
-    events = list(rec.events)
-    return make_result(
-        problem,
-        "hints",
-        recorded,
-        settings,
-        u,
-        converged=converged,
-        iterations=it,
-        recorder=rec,
-        message=message,
-        info={**_info(hc, model, sweeps, setup, events, stalled), "diverging": diverging},
-    )
+                    s["handover"] = flexible_cg if hc.definite else flexible_gmres
+                    drv.stop("callback", it, "the operator stalled; Krylov continues")
+                    return it
+                s["low"] = -(10**9) if fallback == "none" else 0
+        return it
+
+    def measure(it, record):
+        if s["r"] is None:  # the starting iterate
+            s["r"] = problem.residual(u)
+            s["res"] = float(np.linalg.norm(s["r"])) / f_norm
+        return s["res"], s["r"]
+
+    it = drv.run(u, step, measure, record_start=False)
+    if s["handover"] is not None and drv.reason == "callback":
+        # continue from u by flexible Krylov with the cycle as preconditioner (the same
+        # history, budget and clock; the stop reason is the continuation's)
+        drv = krylov_driver(
+            problem,
+            settings,
+            "hints",
+            rec,
+            definite=s["handover"] is flexible_cg,
+            default_maxiter=MAXITER["hints"],
+        )
+
+        def count(_it):
+            s["sweeps"] += hc.sweeps_per_cycle
+
+        s["handover"](drv, u, hc.precondition, iteration=it, on_step=count)
+    drv.message = "; ".join(m for m in (drv.message, *notes) if m)
+    info = _info(hc, model, s["sweeps"], setup, list(rec.events), s["stalled"])
+    return drv.result(u, recorded, info={**info, "diverging": s["diverging"]})
 
 
 @method(
@@ -621,9 +666,16 @@ def hints_krylov(problem, settings, **options):
     recorded = dict(options)
     options.setdefault("fallback", "relaxation")
     hc, setup, stall_ratio, patience, _, model = _setup(problem, settings, options)
-    rec = Recorder(problem, settings.record_every, settings.maxiter, phase="hints-krylov")
+    drv = krylov_driver(
+        problem,
+        settings,
+        "hints-krylov",
+        definite=hc.definite,
+        default_maxiter=MAXITER["hints-krylov"],
+    )
+    rec = drv.recorder
     u = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
-    rec.record(0, u)
+    drv.record(0, u)
     rec.restart_clock(setup)
     state = {"low": 0, "stalled": False, "applications": 0}
 
@@ -639,32 +691,11 @@ def hints_krylov(problem, settings, **options):
                 hc.drop_operator()
         return z
 
-    solver = fcg if hc.definite else fgmres
-    u, converged, it, message = solver(
-        problem, settings, rec, u, precondition, maxiter=MAXITER["hints-krylov"]
-    )
+    solver = flexible_cg if hc.definite else flexible_gmres
+    solver(drv, u, precondition, record_start=False)
     if state["stalled"]:
-        message = "; ".join(
-            x
-            for x in ("the operator stalled; the preconditioner continued without it", message)
-            if x
-        )
-    return make_result(
-        problem,
-        "hints-krylov",
-        recorded,
-        settings,
-        u,
-        converged=converged,
-        iterations=it,
-        recorder=rec,
-        message=message,
-        info=_info(
-            hc,
-            model,
-            state["applications"] * hc.sweeps_per_cycle,
-            setup,
-            list(rec.events),
-            state["stalled"],
-        ),
-    )
+        note = "the operator stalled; the preconditioner continued without it"
+        drv.message = "; ".join(m for m in (drv.message, note) if m)
+    sweeps = state["applications"] * hc.sweeps_per_cycle
+    info = _info(hc, model, sweeps, setup, list(rec.events), state["stalled"])
+    return drv.result(u, recorded, info=info)
