@@ -143,20 +143,3 @@ def test_options_declared_as_docs_still_work_and_pass_only_when_given():
     with pytest.raises(ValueError, match="unknown option 'bogus' for method 'legacy'"):
         reg.solve(p, "legacy", bogus=1)
     assert "kind=..." in reg.get("legacy").options.describe()[0]
-
-
-def test_the_deprecated_make_result_names_a_stop_reason():
-    from solvers.recording import Recorder, make_result
-    from solvers.registry import make_settings
-
-    p = problems.get("paper1d", n=15)
-    settings = make_settings(p)
-    for converged, message, reason in [
-        (True, "", "converged"),
-        (False, "stagnated: the relative residual stayed above", "stagnated"),
-        (False, "budget exhausted (maxiter or max_seconds)", "maxiter"),
-    ]:
-        rec = Recorder(p, record_every=0)
-        r = make_result(p, "x", {}, settings, p.reference(), converged=converged,
-                        iterations=1, recorder=rec, message=message)  # fmt: skip
-        assert r.stop_reason == reason
