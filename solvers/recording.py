@@ -67,6 +67,11 @@ ERRORS = ("auto", True, False)
 _TRACK_ERRORS: ContextVar[bool] = ContextVar("fpsolve_track_errors", default=False)
 
 
+#: "No record is due": an iteration count no run reaches (a module constant, since
+#: ``np.iinfo`` costs microseconds per call in the per-check path).
+_NEVER = int(np.iinfo(np.int64).max)
+
+
 def track_errors(problem, errors="auto") -> bool:
     """Whether a solve with ``errors`` (``"auto"``, ``True`` or ``False``) tracks errors.
 
@@ -207,7 +212,7 @@ class Recorder:
     def next_due(self, iteration: int) -> int:
         """The first iteration after ``iteration`` at which the cadence wants a record."""
         if self.record_every == 0:
-            return np.iinfo(np.int64).max
+            return _NEVER
         if self.record_every:
             k = int(self.record_every)
             return (iteration // k + 1) * k
