@@ -233,8 +233,10 @@ def residual_order(history: History, factor: float = 10.0, count: int = 6) -> st
 
     The bins of ``history.residual_spectrum`` are grouped into ``count``
     bands (:func:`spectrum_bands`); a band has fallen when its norm is at
-    most ``1/factor`` of its value at the first record. Measured from the
-    history, so it needs no reference solution.
+    most ``1/factor`` of its value at the first record. Bands that held no
+    more than rounding noise at the start (``1e-10`` of the whole residual)
+    are left out: they have nothing to lose. Measured from the history, so it
+    needs no reference solution.
 
     Examples
     --------
@@ -245,14 +247,19 @@ def residual_order(history: History, factor: float = 10.0, count: int = 6) -> st
     ...     "spectrum_k": [1, 10], "residual_spectrum": [[1, 1], [1, 0.01], [0.05, 0]]})
     >>> residual_order(h, count=2)
     'k 10 (it 5), k 1 (it 9)'
+    >>> h = History.from_dict({**h.to_dict(), "residual_spectrum": [[1, 1e-17], [0.5, 1e-17],
+    ...     [0.05, 1e-17]]})
+    >>> residual_order(h, count=2)
+    'k 1 (it 9)'
     """
     spec = np.asarray(history.residual_spectrum, dtype=float)
     if len(history) == 0 or spec.shape[1] == 0:
         return ""
     reached, missing = [], []
+    start = float(np.sqrt((spec[0] ** 2).sum()))
     for band in spectrum_bands(history.spectrum_k, count):
         norm = np.sqrt((spec[:, band] ** 2).sum(axis=1))
-        if not norm[0] > 0:
+        if not norm[0] > 1e-10 * start:
             continue
         k = history.spectrum_k[band]
         name = f"k {k[0]:.0f}" if len(band) == 1 else f"k {k[0]:.0f}-{k[-1]:.0f}"
