@@ -67,6 +67,21 @@ def split_pair(text: str, flag: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def read_toml(path: Path, what: str, error: type[ValueError] = ValueError) -> dict[str, Any]:
+    """The TOML table in ``path``; a missing, unreadable or malformed file raises ``error``
+    with one line that starts with ``what`` (e.g. ``"config file"``)."""
+    try:
+        text = path.read_bytes().decode()
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"cannot read {what} {path}: {err}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise error(f"{what} {path} is not valid TOML: {err}") from None
+
+
 def load(path: str | Path, accepted: dict[str, str], command: str) -> dict[str, Any]:
     """Read a TOML config; keys normalised to ``snake_case`` and checked.
 
@@ -84,16 +99,7 @@ def load(path: str | Path, accepted: dict[str, str], command: str) -> dict[str, 
         Missing or unreadable file, malformed TOML, unknown key.
     """
     path = Path(path)
-    try:
-        text = path.read_bytes().decode()
-    except FileNotFoundError:
-        raise ValueError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"cannot read config file {path}: {err}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"config file {path} is not valid TOML: {err}") from None
+    data = read_toml(path, "config file")
     out = {}
     for key, value in data.items():
         norm = key.replace("-", "_")

@@ -68,7 +68,6 @@ import platform
 import sys
 import tempfile
 import time
-import tomllib
 import traceback
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -78,6 +77,7 @@ from typing import Any
 
 import hybrid
 import problems
+from hybrid.app.config import read_toml
 from hybrid.app.console import run_record
 from problems.parameters import integer
 from solvers.files import jsonable, write_atomic, write_json_atomic
@@ -417,16 +417,7 @@ def parse_study(data: dict, source: str = "study") -> Study:
 def load_study(path: str | os.PathLike) -> Study:
     """Read and check a study file (TOML); see :func:`parse_study`."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode()
-    except FileNotFoundError:
-        raise StudyError(f"study file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise StudyError(f"cannot read study file {path}: {err}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise StudyError(f"study file {path} is not valid TOML: {err}") from None
+    data = read_toml(path, "study file", StudyError)
     try:
         return parse_study(data, source=str(path))
     except StudyError as err:
