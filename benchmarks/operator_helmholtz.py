@@ -16,14 +16,28 @@ shipped model's family; seeds 3 and 4, unseen in training) and
   ``sl-gmres`` and ``direct``: iterations, fine-grid sweeps, wall seconds,
   and for ``hints`` whether the operator or the fallback finished.
 
+``--dim 2`` runs the 2D part instead (``helmholtz2d-wave``, the shipped 2D
+model), on ``wave2d`` (seed 3, unseen in training) and ``helmholtz2d``
+(constant ``k`` nudged off resonance, random ``f``) at ``n = 32 k0 - 1``
+(255^2, 511^2, 1023^2 for ``k0 = 8, 16, 32``; ``k0 = 48`` at 1535^2 out of
+distribution), with ``levels="auto"`` only (the single-grid scheme does not
+scale) and the two ablations of the network: ``operator=False`` (no coarse
+correction) and ``coarse="direct"`` (the same cycle with an exact LU solve on
+the same 31^2 grid in place of the network, the classical counterpart); peers
+``mg-gmres``, ``sl-gmres``, ``direct``. Each method is capped at
+:data:`CAP_2D` seconds; ``direct`` is not run at 1535^2. Writes
+``benchmarks/results/operator_helmholtz2d.{json,md}``.
+
 Run: ``.venv/bin/python benchmarks/operator_helmholtz.py`` (a few minutes;
-``--quick``: a smoke run). Writes ``benchmarks/results/operator_helmholtz.{json,md}``.
+``--quick``: a smoke run; ``--dim 2``: ~15 minutes). Writes
+``benchmarks/results/operator_helmholtz.{json,md}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -58,6 +72,44 @@ METHODS = [
 ]
 
 
+#: Wall-time cap per 2D run (seconds).
+CAP_2D = 30.0
+
+METHODS_2D = [
+    ("hints auto", "hints", {"levels": "auto"}),
+    ("hints-krylov auto", "hints-krylov", {"levels": "auto"}),
+    ("ablation: hints auto, coarse=direct", "hints", {"levels": "auto", "coarse": "direct"}),
+    (
+        "ablation: hints-krylov auto, coarse=direct",
+        "hints-krylov",
+        {"levels": "auto", "coarse": "direct"},
+    ),
+    ("ablation: hints auto, operator=False", "hints", {"levels": "auto", "operator": False}),
+    (
+        "ablation: hints-krylov auto, operator=False",
+        "hints-krylov",
+        {"levels": "auto", "operator": False},
+    ),
+    ("mg-gmres", "mg-gmres", {}),
+    ("sl-gmres", "sl-gmres", {}),
+    ("direct", "direct", {}),
+]
+
+
+def cases_2d(quick: bool):
+    """(label, problem, n, params) of the 2D part: fixed points per wavelength."""
+    k0s = (4, 8) if quick else (8, 16, 32, 48)
+    out = []
+    for k0 in k0s:
+        n = 32 * k0 - 1
+        tag = "OOD 1.5x" if k0 > 32 else "in distribution"
+        out.append((f"wave2d k0={k0} n={n}^2 ({tag})", "wave2d", n, {"k0": k0, "seed": 3}))
+    for k in () if quick else (8.3, 16.3, 32.3):
+        n = 32 * round(k) - 1
+        out.append((f"helmholtz2d k={k} n={n}^2", "helmholtz2d", n, {"k": k, "rhs": "random"}))
+    return out
+
+
 def cases(quick: bool):
     k0s = (8, 16) if quick else (8, 16, 32, 48)
     out = []
@@ -72,10 +124,15 @@ def cases(quick: bool):
     return out
 
 
-def run_case(p, quick: bool):
+def run_case(p, quick: bool, methods=None, cap_seconds=None):
     rows = []
-    for label, method, options in METHODS:
+    for label, method, options in methods or METHODS:
         cap = min(CAP, 5.0) if method == "weighted-jacobi" or quick else CAP
+        if cap_seconds is not None:
+            cap = cap_seconds
+        if method == "direct" and math.prod(p.shape) > 2_000_000:
+            rows.append({"method": label, "error": "not run (a 1535^2 LU: minutes, GBs)"})
+            continue
         t0 = time.perf_counter()
         try:
             r = hybrid.solve(p, method, rtol=TARGET, max_seconds=cap, **options)
@@ -112,7 +169,7 @@ def run_case(p, quick: bool):
 
 def cell(row):
     if "error" in row:
-        return "refused"
+        return "not run" if row["error"].startswith("not run") else "refused"
     if not row["converged"]:
         why = row["message"].split(":")[0].split("(")[0].strip() or "not converged"
         return f"{why} ({row['iterations']} its, res {row['relative_residual']:.0e})"
@@ -123,8 +180,8 @@ def cell(row):
     return f"{row['iterations']}{sw} / {row['seconds']:.2f} s{mark}"
 
 
-def markdown(results) -> str:
-    labels = [m[0] for m in METHODS]
+def markdown(results, methods=None) -> str:
+    labels = [m[0] for m in methods or METHODS]
     head = "| case | ppw | " + " | ".join(labels) + " |"
     lines = [
         "Iterations / fine-grid sweeps (hints) / seconds to a relative residual of 1e-8;"
@@ -143,23 +200,26 @@ def markdown(results) -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; a smoke test")
+    parser.add_argument("--dim", type=int, choices=(1, 2), default=1, help="1D (default) or 2D")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     results = []
     t_all = time.perf_counter()
-    for label, name, n, params in cases(args.quick):
+    two = args.dim == 2
+    methods = METHODS_2D if two else METHODS
+    for label, name, n, params in cases_2d(args.quick) if two else cases(args.quick):
         p = problems.get(name, n=n, **params)
         print(f"== {label}", flush=True)
-        rows = run_case(p, args.quick)
+        rows = run_case(p, args.quick, methods, CAP_2D if two else None)
         for r in rows:
             print(f"   {r['method']:44s} {cell(r)}", flush=True)
         ppw = float(p.points_per_wavelength)
         results.append(
             {"case": label, "problem": name, "n": n, "params": params, "ppw": ppw, "rows": rows}
         )
-    suffix = "-quick" if args.quick else ""
+    suffix = ("2d" if two else "") + ("-quick" if args.quick else "")
     meta = {
         "quick": args.quick,
         "seconds": time.perf_counter() - t_all,
@@ -170,8 +230,8 @@ def main(argv=None):
     (RESULTS / f"operator_helmholtz{suffix}.json").write_text(
         json.dumps({"meta": meta, "results": results}, indent=1, default=str)
     )
-    (RESULTS / f"operator_helmholtz{suffix}.md").write_text(markdown(results))
-    print(markdown(results))
+    (RESULTS / f"operator_helmholtz{suffix}.md").write_text(markdown(results, methods))
+    print(markdown(results, methods))
 
 
 if __name__ == "__main__":

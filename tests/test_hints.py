@@ -58,11 +58,11 @@ def test_helmholtz_labels_solve_the_fine_system():
     assert np.linalg.norm(coarse - s.label[0]) > 1e-3 * np.linalg.norm(s.label[0])
 
 
-def test_unknown_and_planned_families_are_clear_errors():
-    with pytest.raises(ValueError, match="choose one of: helmholtz1d-wave, poisson1d-varcoef"):
+def test_unknown_family_is_a_clear_error():
+    with pytest.raises(
+        ValueError, match="choose one of: helmholtz1d-wave, helmholtz2d-wave, poisson1d-varcoef"
+    ):
         families.family("heat")
-    with pytest.raises(ValueError, match=r"2D.* not built"):
-        families.family("helmholtz2d-wave")
 
 
 # -- the shipped models ------------------------------------------------------------------
@@ -135,9 +135,7 @@ def test_the_family_picks_the_model():
     assert operator_for(problems.get("varcoef1d", n=63)).family == "poisson1d-varcoef"
     # the screened equation (k = 0, c > 0) is definite: the Poisson family serves it
     assert operator_for(problems.get("helmholtz1d", n=63)).family == "poisson1d-varcoef"
-    h2 = problems.get("helmholtz2d", n=31, k=5.3)
-    with pytest.raises(ValueError, match="no operator family for a 2D indefinite problem"):
-        hybrid.solve(h2, "hints")
+    assert operator_for(problems.get("helmholtz2d", n=31, k=5.3)).family == "helmholtz2d-wave"
 
 
 @pytest.mark.parametrize("name", ["varcoef1d", "randcoef2d"])
