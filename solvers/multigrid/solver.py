@@ -56,13 +56,18 @@ MAXITER = 500
 #: Cycles without a 10% lower residual after which ``multigrid`` stops as stagnated.
 STAGNATION = 10
 
-#: The cycle's smoother unless told otherwise, chosen by measured time to 1e-8
-#: (``benchmarks/multigrid.py``, 1023^2): V(2,2) Gauss-Seidel was fastest on
-#: varcoef2d and V(1,1) Gauss-Seidel on randcoef2d, red-black and Chebyshev within
-#: 10-40% (one V-cycle costs 7.6-13.6 Jacobi sweeps whichever it is; fewer
-#: sweeps take more CG steps). V(2,2) Gauss-Seidel also keeps ``mg-pcg`` the
-#: exact ablation of the neural methods' defaults.
-DEFAULT_SMOOTHER = "gauss-seidel"
+#: The cycle's smoother and precision unless told otherwise, chosen by measured
+#: time to 1e-8 (``benchmarks/multigrid.py``, 1023^2, quiet machine, medians of 5):
+#: Chebyshev degree 2 with a float32 cycle took 0.091-0.094 s on varcoef2d
+#: (contrast 19) and randcoef2d (contrast 100); float64 Chebyshev 2 and
+#: red-black V(1,1) 0.122-0.125 s; V(2,2) Gauss-Seidel 0.146-0.149 s. The float32
+#: cycle gives the same CG iterations and the same attainable float64 accuracy
+#: (the residuals and CG stay float64; checked to the 1e-12 floor). Methods
+#: whose design is Gauss-Seidel (``hints``, ``mg-gmres``: Chebyshev's bounds
+#: assume a positive spectrum) pin their own smoother.
+DEFAULT_SMOOTHER = "chebyshev"
+#: See :data:`DEFAULT_SMOOTHER`.
+DEFAULT_PRECISION = "float32"
 
 #: The options of ``multigrid`` and ``mg-pcg`` (and of :class:`Multigrid`).
 OPTIONS = Parameters(
@@ -88,7 +93,7 @@ OPTIONS = Parameters(
     ),
     Parameter(
         "precision",
-        "float64",
+        DEFAULT_PRECISION,
         choice(*PRECISIONS),
         "'float64' or 'float32': the precision of the V-cycle (CG and the residuals stay float64)",
     ),
@@ -157,7 +162,7 @@ class Multigrid:
         sweeps=2,
         coarse_solve=None,
         smoother=DEFAULT_SMOOTHER,
-        precision="float64",
+        precision=DEFAULT_PRECISION,
     ):
         o = OPTIONS.resolve(
             {
