@@ -365,7 +365,7 @@ def multigrid(problem, settings, **options):
     return _solve("multigrid", problem, settings, options)
 
 
-@method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS)
+@method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS, spd=True)
 def mg_pcg(problem, settings, **options):
     require_definite(problem, "mg-pcg")
     return _solve("mg-pcg", problem, settings, options)
