@@ -287,8 +287,14 @@ class HintsCycle:
         self.transfers = [transfer(a.shape, b.shape) for a, b in itertools.pairwise(chain)]
         self.mg = None
         if self.levels == "auto":
+            # HINTS is a Gauss-Seidel scheme: pinned, whatever mg-pcg's default smoother
             self.mg = Multigrid(
-                op, coarsest=m, sweeps=_int_option("sweeps", sweeps), coarse_solve=np.zeros_like
+                op,
+                coarsest=m,
+                sweeps=_int_option("sweeps", sweeps),
+                coarse_solve=np.zeros_like,
+                smoother="gauss-seidel",
+                precision="float64",
             )
             self.coarse = HintsCycle(
                 self.mg.levels[-1],

@@ -279,7 +279,15 @@ def resolving_multigrid(operator, kh_max: float, sweeps: int) -> Multigrid:
     the grids down to the coarsest with ``k_max H <= kh_max`` (:func:`resolving_levels`),
     whose solve is left to :meth:`~solvers.multigrid.Multigrid.set_coarse_solve`."""
     levels = resolving_levels(operator, kh_max)
-    return Multigrid(operator, levels=levels, coarsest=3, sweeps=sweeps, coarse_solve=np.zeros_like)
+    return Multigrid(
+        operator,
+        levels=levels,
+        coarsest=3,
+        sweeps=sweeps,
+        coarse_solve=np.zeros_like,
+        smoother="gauss-seidel",
+        precision="float64",
+    )
 
 
 class SparseLU:

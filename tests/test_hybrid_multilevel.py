@@ -142,7 +142,9 @@ def test_the_cycle_is_a_symmetric_positive_definite_preconditioner(name):
     )
     hs = HybridSolver(p, coarsest=3, train_steps=20)
     B = _dense(hs.cycle.precondition, p.shape)
-    assert np.abs(B - B.T).max() <= 1e-10 * np.abs(B).max()
+    # symmetric to the rounding of the cycle's precision (mg-pcg's default: float32)
+    tol = 1e-10 if hs.mg.precision == "float64" else 1e-5
+    assert np.abs(B - B.T).max() <= tol * np.abs(B).max()
     assert np.linalg.eigvalsh(0.5 * (B + B.T)).min() > 0
 
 

@@ -31,9 +31,9 @@ def test_the_rate_does_not_grow_with_the_grid():
     assert its[1] <= its[0] + 2, its
 
 
-def test_the_cycle_is_a_symmetric_preconditioner():
+def test_the_float64_cycle_is_a_symmetric_preconditioner():
     p = problems.get("varcoef2d", n=31)
-    mg = Multigrid(p.operator)
+    mg = Multigrid(p.operator, precision="float64")
     n = p.size
     B = np.column_stack([mg.precondition(e.reshape(p.shape)).ravel() for e in np.eye(n)])
     np.testing.assert_allclose(B, B.T, rtol=0, atol=1e-12 * np.abs(B).max())

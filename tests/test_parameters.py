@@ -120,8 +120,8 @@ def test_results_record_the_options_actually_used():
         "levels": 2,
         "coarsest": 15,
         "sweeps": 2,
-        "smoother": "gauss-seidel",
-        "precision": "float64",
+        "smoother": "chebyshev",
+        "precision": "float32",
     }
 
 

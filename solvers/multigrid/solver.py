@@ -3,9 +3,10 @@ r"""Classical geometric multigrid: the methods ``multigrid`` and ``mg-pcg``.
 :class:`Multigrid` builds the hierarchy (:func:`~solvers.multigrid.hierarchy.build_levels`:
 rediscretised coarse operators down to about ``coarsest`` points per axis), a
 symmetric V(``sweeps``, ``sweeps``) cycle (:mod:`~solvers.multigrid.cycle`; the
-option ``smoother``: lexicographic Gauss-Seidel by default, forward before the
-coarse correction and backward after; red-black, Chebyshev or l1-Jacobi; the
-option ``precision``: float64 or float32 cycles) and, on the coarsest grid, a
+option ``smoother``: by default a Chebyshev polynomial of degree ``sweeps`` in
+``D^{-1} A``, the same before and after the coarse correction; lexicographic
+Gauss-Seidel (forward before, backward after), red-black or l1-Jacobi; the
+option ``precision``: float32 cycles by default, or float64) and, on the coarsest grid, a
 direct solve: Cholesky for SPD operators, LU otherwise. The coarsest
 solve is pluggable: the neural methods of :mod:`hybrid.neural` replace it by
 a learned space and keep everything else, so ``mg-pcg`` is their ablation.
@@ -56,13 +57,18 @@ MAXITER = 500
 #: Cycles without a 10% lower residual after which ``multigrid`` stops as stagnated.
 STAGNATION = 10
 
-#: The cycle's smoother unless told otherwise, chosen by measured time to 1e-8
-#: (``benchmarks/multigrid.py``, 1023^2): V(2,2) Gauss-Seidel was fastest on
-#: varcoef2d and V(1,1) Gauss-Seidel on randcoef2d, red-black and Chebyshev within
-#: 10-40% (one V-cycle costs 7.6-13.6 Jacobi sweeps whichever it is; fewer
-#: sweeps take more CG steps). V(2,2) Gauss-Seidel also keeps ``mg-pcg`` the
-#: exact ablation of the neural methods' defaults.
-DEFAULT_SMOOTHER = "gauss-seidel"
+#: The cycle's smoother and precision unless told otherwise, chosen by measured
+#: time to 1e-8 (``benchmarks/multigrid.py``, 1023^2, quiet machine, medians of 5):
+#: Chebyshev degree 2 with a float32 cycle took 0.091-0.094 s on varcoef2d
+#: (contrast 19) and randcoef2d (contrast 100); float64 Chebyshev 2 and
+#: red-black V(1,1) 0.122-0.125 s; V(2,2) Gauss-Seidel 0.146-0.149 s. The float32
+#: cycle gives the same CG iterations and the same attainable float64 accuracy
+#: (the residuals and CG stay float64; checked to the 1e-12 floor). Methods
+#: whose design is Gauss-Seidel (``hints``, ``mg-gmres``: Chebyshev's bounds
+#: assume a positive spectrum) pin their own smoother.
+DEFAULT_SMOOTHER = "chebyshev"
+#: See :data:`DEFAULT_SMOOTHER`.
+DEFAULT_PRECISION = "float32"
 
 #: The options of ``multigrid`` and ``mg-pcg`` (and of :class:`Multigrid`).
 OPTIONS = Parameters(
@@ -88,7 +94,7 @@ OPTIONS = Parameters(
     ),
     Parameter(
         "precision",
-        "float64",
+        DEFAULT_PRECISION,
         choice(*PRECISIONS),
         "'float64' or 'float32': the precision of the V-cycle (CG and the residuals stay float64)",
     ),
@@ -157,7 +163,7 @@ class Multigrid:
         sweeps=2,
         coarse_solve=None,
         smoother=DEFAULT_SMOOTHER,
-        precision="float64",
+        precision=DEFAULT_PRECISION,
     ):
         o = OPTIONS.resolve(
             {
@@ -355,12 +361,12 @@ def _solve(name, problem, settings, options):
     return drv.result(u, options, info=info)
 
 
-@method("geometric multigrid V(2,2)-cycles (smoother by option), direct coarsest solve", OPTIONS)
+@method("geometric multigrid V-cycles (Chebyshev 2 by default), direct coarsest solve", OPTIONS)
 def multigrid(problem, settings, **options):
     return _solve("multigrid", problem, settings, options)
 
 
-@method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS)
+@method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS, spd=True)
 def mg_pcg(problem, settings, **options):
     require_definite(problem, "mg-pcg")
     return _solve("mg-pcg", problem, settings, options)
