@@ -29,7 +29,7 @@ the same 31^2 grid in place of the network, the classical counterpart); peers
 ``benchmarks/results/operator_helmholtz2d.{json,md}``.
 
 Run: ``.venv/bin/python benchmarks/operator_helmholtz.py`` (a few minutes;
-``--quick``: a smoke run; ``--dim 2``: ~15 minutes). Writes
+``--quick``: a smoke run; ``--dim 2``: ~12 minutes). Writes
 ``benchmarks/results/operator_helmholtz.{json,md}``.
 """
 
@@ -73,7 +73,7 @@ METHODS = [
 
 
 #: Wall-time cap per 2D run (seconds).
-CAP_2D = 30.0
+CAP_2D = 20.0
 
 METHODS_2D = [
     ("hints auto", "hints", {"levels": "auto"}),
