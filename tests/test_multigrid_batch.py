@@ -170,3 +170,32 @@ def test_bad_batches_are_named():
         gs.solve(np.zeros((2, 31, 31)), batched=True)
     one_d = Multigrid(problems.get("paper1d", n=63).operator)
     assert not batch.supports(one_d.cycle)
+
+
+def test_a_coarsest_solve_without_columns_runs_column_by_column(rng):
+    p = problems.get("varcoef2d", n=63)
+    mg = Multigrid(p.operator)
+    direct = mg.cycle.coarse_solve
+    mg.set_coarse_solve(lambda r: direct(r))  # a callable without .columns
+    R = rng.standard_normal((*p.shape, 2))
+    Z = batch.BatchCycle(mg.cycle, 2).precondition(R)
+    for k in range(2):
+        np.testing.assert_array_equal(Z[..., k], mg.precondition(np.ascontiguousarray(R[..., k])))
+
+
+def test_hybrid_solver_batched_equals_its_solves_one_by_one(rng):
+    import hybrid
+
+    p = problems.get("varcoef2d", n=31)
+    hs = hybrid.HybridSolver(p, coarse="direct", initial="zero")
+    F = np.stack([p.f, rng.standard_normal(p.shape)])
+    results = hs.solve(F, rtol=1e-10, record_every=0, batched=True)
+    for fk, r in zip(F, results, strict=True):
+        alone = hs.solve(fk, rtol=1e-10, record_every=0)
+        assert r.converged and (r.iterations, r.stop_reason) == (alone.iterations, "converged")
+        assert np.linalg.norm(r.u - alone.u) <= 1e-12 * np.linalg.norm(alone.u)
+        assert r.relative_residual <= 1e-10
+    with pytest.raises(ValueError, match="batched=True runs neural-pcg from zero"):
+        hs.solve(F, method="neural-twolevel", batched=True)
+    with pytest.raises(ValueError, match=r"a batch f must have shape \(m, \*\(31, 31\)\)"):
+        hs.solve(F[0], batched=True)

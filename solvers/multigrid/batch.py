@@ -42,9 +42,9 @@ Examples
 >>> supports(mg.cycle)
 True
 >>> F = np.stack([p.f, -p.f, np.zeros(p.shape)])
->>> U, its, converged = pcg(mg.cycle, F, rtol=1e-10)
->>> its, converged
-([8, 8, 0], [True, True, True])
+>>> U, its, reasons = pcg(mg.cycle, F, rtol=1e-10)
+>>> its, reasons
+([8, 8, 0], ['converged', 'converged', 'converged'])
 >>> bool(np.array_equal(U[1], -U[0])), bool(p.relative_residual(U[0]) < 1e-10)
 (True, True)
 """
@@ -271,8 +271,9 @@ def pcg(cycle, F, *, rtol: float = 1e-8, maxiter: int | None = None, buffers=Non
     -------
     U : ndarray
         ``(m, *shape)`` solutions.
-    iterations, converged : list
-        One entry per right-hand side.
+    iterations, reasons : list
+        One entry per right-hand side: its iterations, and why it stopped
+        (``"converged"``, ``"maxiter"``, ``"stagnated"``, ``"breakdown"``, ``"diverged"``).
     """
     op = cycle.levels[0]
     F = np.asarray(F, dtype=np.float64)
@@ -368,4 +369,4 @@ def _pcg(buffers: BatchPCG, F, rtol, maxiter):
     else:
         for k in done:
             U[k] = u[..., k]
-    return U, iterations, [why == "converged" for why in reason]
+    return U, iterations, reason

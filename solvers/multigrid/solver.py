@@ -261,8 +261,8 @@ class Multigrid:
         if batched and not single:
             if self._batch is None or self._batch.m != F.shape[0]:
                 self._batch = batch.BatchPCG(self.cycle, F.shape[0])  # kept for the next batch
-            U, its, conv = batch.pcg(self.cycle, F, rtol=rtol, maxiter=maxiter, buffers=self._batch)
-            return U, {"iterations": its, "converged": conv}
+            U, its, why = batch.pcg(self.cycle, F, rtol=rtol, maxiter=maxiter, buffers=self._batch)
+            return U, {"iterations": its, "converged": [w == "converged" for w in why]}
         U = np.empty_like(F)
         settings = SimpleNamespace(rtol=float(rtol), maxiter=maxiter, max_seconds=None)
         z = np.empty(shape)
