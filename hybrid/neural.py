@@ -458,6 +458,7 @@ class HybridSolver:
 @method(
     "multilevel cycles whose coarsest space is a network's features; energy-monotone",
     TWOLEVEL_OPTIONS,
+    spd=True,
 )
 def neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options):
     require_definite(problem, "neural-twolevel")
@@ -474,7 +475,7 @@ def neural_twolevel(problem, settings, enrich=True, enrich_above=0.5, **options)
     )
 
 
-@method("CG preconditioned by the symmetric neural multilevel cycle", OPTIONS)
+@method("CG preconditioned by the symmetric neural multilevel cycle", OPTIONS, spd=True)
 def neural_pcg(problem, settings, **options):
     require_definite(problem, "neural-pcg")
     hs = HybridSolver(problem, seed=settings.seed, device=settings.device, **options)

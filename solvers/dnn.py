@@ -95,6 +95,8 @@ from solvers.registry import Settings, make_settings, method
 from solvers.result import SolveResult
 
 LOSSES = ("discrete", "discrete-energy", "ritz", "pinn")
+#: The losses whose minimiser is the solution only for a symmetric positive definite ``A``.
+ENERGY_LOSSES = ("discrete-energy", "ritz")
 BCS = ("hard", "penalty")
 ACTIVATIONS = ("tanh", "relu", "sin", "gelu")
 FEATURES = (None, "fourier", "mscale")
@@ -232,7 +234,7 @@ def make_options(problem, **options) -> DNNOptions:
     (15,)
     """
     o = OPTIONS.resolve(options, "method 'dnn'")
-    if o["loss"] in ("discrete-energy", "ritz") and not getattr(problem, "definite", True):
+    if o["loss"] in ENERGY_LOSSES and not getattr(problem, "definite", True):
         raise ValueError(
             f"method 'dnn': loss={o['loss']!r} needs a symmetric positive definite operator (its"
             f" minimiser is the solution only then), but {problem.name} is indefinite"
@@ -310,6 +312,7 @@ def train_network(problem, settings: Settings | None = None, **kwargs) -> Traine
 @method(
     "a neural network trained on the problem's loss (discrete residual by default)",
     OPTIONS,
+    spd=lambda o: f"dnn (loss={o['loss']!r})" if o["loss"] in ENERGY_LOSSES else None,
 )
 def dnn(problem, settings, **options):
     net = train_network(problem, settings, **options)

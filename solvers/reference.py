@@ -18,17 +18,7 @@ from problems.problem import sparse_lu
 from solvers import krylov
 from solvers.driver import finish, make_recorder, stop_message
 from solvers.krylov import compile_kernels
-from solvers.registry import method
-
-
-def require_definite(problem, name: str) -> None:
-    """Refuse an indefinite problem in a method that needs SPD ``A`` (CG, energy arguments)."""
-    if not getattr(problem, "definite", True):
-        raise ValueError(
-            f"method {name!r} needs a symmetric positive definite operator, but {problem.name}"
-            " is indefinite (c < 0 somewhere, e.g. Helmholtz); use 'mg-gmres', 'sl-gmres',"
-            " 'gmres', 'minres' or 'direct'"
-        )
+from solvers.registry import method, require_definite
 
 
 @method("sparse direct solve (SuperLU) of A u = f")
@@ -84,7 +74,7 @@ REFERENCE = Parameter(
 )
 
 
-@method("CG preconditioned by the constant-coefficient DST solve", Parameters(REFERENCE))
+@method("CG preconditioned by the constant-coefficient DST solve", Parameters(REFERENCE), spd=True)
 def dst_pcg(problem, settings, reference="mean"):
     require_definite(problem, "dst-pcg")
     a_ref, c_ref = reference_coefficients(problem, reference)
@@ -114,6 +104,7 @@ AMG_MAXITER = 500
         ),
         Parameter("accel", None, choice(None, "cg"), "None (stand-alone cycles, default) or 'cg'"),
     ),
+    spd=lambda o: "amg (accel='cg')" if o["accel"] == "cg" else None,
 )
 def amg(problem, settings, kind="rs", accel=None):
     try:

@@ -112,24 +112,50 @@ def make_settings(problem, *, x0=None, observers=(), **common) -> Settings:
     return Settings(x0=x0, observers=observers, **values)
 
 
+def require_definite(problem, name: str) -> None:
+    """Refuse an indefinite problem in a method that needs SPD ``A`` (CG, energy arguments)."""
+    if not getattr(problem, "definite", True):
+        raise ValueError(
+            f"method {name!r} needs a symmetric positive definite operator, but {problem.name}"
+            " is indefinite (c < 0 somewhere, e.g. Helmholtz); use 'mg-gmres', 'sl-gmres',"
+            " 'gmres', 'minres' or 'direct'"
+        )
+
+
 @dataclass(frozen=True)
 class Method:
-    """A method: its ``run(problem, settings, **options)``, a one-line summary and the
-    options it accepts (:class:`~problems.parameters.Parameters`). Its ``name`` is
-    given by the method table. :meth:`Registry.solve` converts the options and fills
-    in their defaults before ``run`` sees them."""
+    """A method: its ``run(problem, settings, **options)``, a one-line summary, the
+    options it accepts (:class:`~problems.parameters.Parameters`) and whether it
+    needs a symmetric positive definite operator (``spd``: a bool, or a function of
+    the resolved options returning the label to refuse under, or None). Its
+    ``name`` is given by the method table. :meth:`Registry.solve` converts the
+    options, fills in their defaults and checks ``spd`` before ``run`` sees them."""
 
     name: str
     run: Callable[..., Any]
     summary: str
     options: Parameters
+    spd: bool | Callable[[dict], str | None] = False
 
     def __call__(self, problem, settings, **options):
         return self.run(problem, settings, **options)
 
+    def check_problem(self, problem, options: dict) -> None:
+        """Refuse ``problem`` before anything runs if this method (with these resolved
+        ``options``) needs SPD and the problem is indefinite."""
+        label = (self.spd(options) if callable(self.spd) else self.name) if self.spd else None
+        if label is not None:
+            require_definite(problem, label)
 
-def method(summary: str, options: Parameters | None = None):
-    """Decorator: make ``run`` a :class:`Method` (named later, by a method table)."""
+
+def method(summary: str, options: Parameters | None = None, *, spd=False):
+    """Decorator: make ``run`` a :class:`Method` (named later, by a method table).
+
+    ``spd=True`` marks a method that needs a symmetric positive definite operator
+    (CG, energy losses); a function ``spd(options) -> label or None`` makes that
+    depend on the options. :meth:`Registry.solve` and ``fpsolve`` refuse an
+    indefinite problem for it before anything runs.
+    """
     options = options if options is not None else Parameters()
     if isinstance(options, dict):  # deprecated: name -> doc, passed on only when given
         options = Parameters.from_docs(options)
@@ -137,7 +163,7 @@ def method(summary: str, options: Parameters | None = None):
         raise TypeError("options must be problems.parameters.Parameters (or name -> doc)")
 
     def wrap(run) -> Method:
-        return Method("", run, summary, options)
+        return Method("", run, summary, options, spd)
 
     return wrap
 
@@ -167,7 +193,7 @@ class Registry:
         for name, m in pairs:
             if name in self._methods or (parent is not None and name in parent.names()):
                 raise ValueError(f"method name {name!r} is given twice")
-            self._methods[name] = Method(name, m.run, m.summary, m.options)
+            self._methods[name] = Method(name, m.run, m.summary, m.options, m.spd)
 
     def names(self) -> list[str]:
         own = set(self._methods)
@@ -192,10 +218,17 @@ class Registry:
         """``options`` converted, with the method's defaults filled in."""
         return self.get(method).options.resolve(options, f"method {method!r}")
 
+    def check(self, problem, method: str, options) -> dict:
+        """The resolved ``options``, after refusing what cannot run: unknown or bad
+        options, and an indefinite problem for a method that needs SPD."""
+        resolved = self.resolve_options(method, options)
+        self.get(method).check_problem(problem, resolved)
+        return resolved
+
     def solve(self, problem, method: str, **kwargs):
         common = {k: kwargs.pop(k) for k in list(kwargs) if k in Settings.__dataclass_fields__}
         m = self.get(method)
-        options = self.resolve_options(method, kwargs)
+        options = self.check(problem, method, kwargs)
         settings = make_settings(problem, **common)
         # Every method and every record applies the operator: compile (or load) that
         # kernel now, before any clock starts and with Ctrl-C held off the compiler.

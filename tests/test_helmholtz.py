@@ -156,6 +156,27 @@ def test_spd_only_methods_refuse_indefinite_problems(method, options):
     p = problems.get("helmholtz1d", n=31, k=7.3)
     with pytest.raises(ValueError, match=r"indefinite.*'mg-gmres'"):
         hybrid.solve(p, method, **options)
+    # the registry refuses before anything runs (what the CLI and compare() rely on)
+    with pytest.raises(ValueError, match=r"indefinite.*'mg-gmres'"):
+        hybrid.REGISTRY.check(p, method, options)
+    hybrid.REGISTRY.check(problems.get("paper1d", n=31), method, options)  # SPD: accepted
+
+
+def test_the_same_methods_accept_an_indefinite_problem_with_other_options():
+    p = problems.get("helmholtz1d", n=31, k=7.3)
+    assert hybrid.REGISTRY.check(p, "amg", {})["accel"] is None
+    assert hybrid.REGISTRY.check(p, "dnn", {"loss": "discrete"})["loss"] == "discrete"
+
+
+def test_the_cli_refuses_an_spd_only_method_before_it_starts(tmp_path, capsys):
+    from hybrid.app import cli
+
+    out = tmp_path / "run"
+    argv = ["solve", "--problem", "helmholtz1d", "--n", "31", "--param", "k=7.3"]
+    assert cli.main([*argv, "--method", "mg-pcg", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "running" not in captured.out and "indefinite" in captured.err
+    assert not out.exists()
 
 
 def test_bad_options_are_named():

@@ -503,7 +503,7 @@ def cmd_solve(args, argv) -> int:
     p = _problem(s)
     if s["method"] is None:
         raise ValueError(f"--method is required; choose one of: {', '.join(hybrid.methods())}")
-    hybrid.REGISTRY.resolve_options(s["method"], s["option"])  # bad values fail before the run
+    hybrid.REGISTRY.check(p, s["method"], s["option"])  # bad values, SPD-only: fail before the run
     make_settings(p, **{k: v for k, v in _common(s).items()})
     if s["plot"] and s["out"] is None:
         raise ValueError("--plot needs --out DIR (the folder for the figures)")

@@ -148,7 +148,7 @@ def compare(
     common.setdefault("errors", True)
     plan = [(m, {}) if isinstance(m, str) else (m[0], dict(m[1])) for m in methods]
     for name, options in plan:  # fail before running anything
-        hybrid.REGISTRY.resolve_options(name, options)
+        hybrid.REGISTRY.check(problem, name, options)
     results: list[SolveResult] = []
     for name, options in plan:
         observer = _Observer(on_record)

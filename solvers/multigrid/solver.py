@@ -3,9 +3,10 @@ r"""Classical geometric multigrid: the methods ``multigrid`` and ``mg-pcg``.
 :class:`Multigrid` builds the hierarchy (:func:`~solvers.multigrid.hierarchy.build_levels`:
 rediscretised coarse operators down to about ``coarsest`` points per axis), a
 symmetric V(``sweeps``, ``sweeps``) cycle (:mod:`~solvers.multigrid.cycle`; the
-option ``smoother``: lexicographic Gauss-Seidel by default, forward before the
-coarse correction and backward after; red-black, Chebyshev or l1-Jacobi; the
-option ``precision``: float64 or float32 cycles) and, on the coarsest grid, a
+option ``smoother``: by default a Chebyshev polynomial of degree ``sweeps`` in
+``D^{-1} A``, the same before and after the coarse correction; lexicographic
+Gauss-Seidel (forward before, backward after), red-black or l1-Jacobi; the
+option ``precision``: float32 cycles by default, or float64) and, on the coarsest grid, a
 direct solve: Cholesky for SPD operators, LU otherwise. The coarsest
 solve is pluggable: the neural methods of :mod:`hybrid.neural` replace it by
 a learned space and keep everything else, so ``mg-pcg`` is their ablation.
@@ -385,12 +386,12 @@ def _solve(name, problem, settings, options):
     return drv.result(u, options, info=info)
 
 
-@method("geometric multigrid V(2,2)-cycles (smoother by option), direct coarsest solve", OPTIONS)
+@method("geometric multigrid V-cycles (Chebyshev 2 by default), direct coarsest solve", OPTIONS)
 def multigrid(problem, settings, **options):
     return _solve("multigrid", problem, settings, options)
 
 
-@method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS)
+@method("CG preconditioned by the symmetric geometric multigrid V-cycle", OPTIONS, spd=True)
 def mg_pcg(problem, settings, **options):
     require_definite(problem, "mg-pcg")
     return _solve("mg-pcg", problem, settings, options)
