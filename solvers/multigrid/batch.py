@@ -7,12 +7,13 @@ coefficients of a grid point (faces, ``1 / d``, shift) once for all ``m``
 right-hand sides. :meth:`Multigrid.solve(F, batched=True)
 <solvers.multigrid.Multigrid.solve>` takes this path.
 
-Measured (``benchmarks/multigrid.py --batch``; 2 cores shared, load 2.5-4): per
-right-hand side, against the same :class:`Multigrid` solving them one by one,
-1.2-1.5x faster at 255^2 (m = 8 to 64) and 0.6-0.7x, slower, at 1023^2 (m = 8):
-there the interleaved float32 grids (33 MB each) leave the 32 MB cache the
-single right-hand-side grids fit in, and numba does not vectorise the 8-wide
-loop over right-hand sides (see the kernels' module). Hence not the default.
+Measured (``benchmarks/multigrid.py --only-batch``; 2 cores shared, load 1.8-2.6):
+per right-hand side, against the same warm :class:`Multigrid` solving them one
+after another, 0.84-0.87x at 1023^2 (m = 8; 0.86x to 1.5x at 255^2 in
+different runs): the interleaved float32 grids (33 MB each) leave the 32 MB
+cache the single right-hand-side grids fit in, and numba does not vectorise
+the 8-wide loop over right-hand sides (see the kernels' module). Hence not
+the default.
 
 * :class:`BatchCycle`: the symmetric V-cycle of a :class:`~solvers.multigrid.VCycle`
   (Chebyshev smoother, nested 2D grids) applied to all columns at once; its

@@ -226,11 +226,11 @@ class Multigrid:
         right-hand sides interleaved, one CG with per-column scalars); it needs
         the Chebyshev smoother on nested 2D grids (the default cycle) and raises
         otherwise. By default the right-hand sides run one after another: on
-        the machine this was built on, the interleaved path was faster per
-        right-hand side at 255^2 (1.2-1.5x, m = 8-64) but slower at 1023^2
-        (0.7x, m = 8), where the interleaved grids no longer fit in the cache
-        and numba does not vectorise the 8-wide loop over right-hand sides
-        (``benchmarks/multigrid.py --batch``).
+        the machine this was built on, the interleaved solve was 0.84-0.87x
+        as fast per right-hand side as the loop at 1023^2 (m = 8), and 0.86x
+        to 1.5x at 255^2 in different runs: the interleaved grids no longer
+        fit in the cache, and numba does not vectorise the 8-wide loop over
+        right-hand sides (``benchmarks/multigrid.py --only-batch``).
 
         Returns
         -------
