@@ -15,7 +15,8 @@ reported; the machine is shared, so single timings are noisy):
 * the smoothers' smoothing factors: by local Fourier analysis (constant
   coefficients, 2D Poisson) and measured (the high-frequency error's
   reduction per sweep on a 255^2 Poisson grid, geometric mean of 4 sweeps);
-* batched right-hand sides: 8 at once against 8 one by one (``--batch``);
+* batched right-hand sides: 8 at once (the loop and the interleaved one-pass
+  path) against 8 one by one, both cases (``--batch``; alone: ``--only-batch``);
 * ``--large``: 4095^2 (16.8 M unknowns) ``mg-pcg`` to 1e-8, its time against
   1023^2 and its peak memory (tracemalloc and the process's peak RSS).
 
@@ -288,24 +289,71 @@ def smoother_costs(n: int, rounds: int) -> dict:
     return out
 
 
+def _batch_variants(op, F, warm) -> dict:
+    return {
+        "one_by_one": lambda: [Multigrid(op).solve(f, rtol=RTOL) for f in F],
+        "loop": lambda: Multigrid(op).solve(F, rtol=RTOL),
+        "interleaved": lambda: Multigrid(op).solve(F, rtol=RTOL, batched=True),
+        "loop_solve": lambda: warm.solve(F, rtol=RTOL),
+        "interleaved_solve": lambda: warm.solve(F, rtol=RTOL, batched=True),
+    }
+
+
 def batch(n: int, m: int, rounds: int) -> dict:
-    """``m`` right-hand sides by one :meth:`Multigrid.solve` against ``m`` set-ups and solves."""
-    p = problems.get("randcoef2d", n=n, contrast=100.0)
-    F = np.random.default_rng(1).standard_normal((m, *p.shape))
-    options = {}
-    Multigrid(p.operator, **options).solve(F[:1], rtol=RTOL)  # compile
-    one, many = [], []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for f in F:
-            Multigrid(p.operator, **options).solve(f, rtol=RTOL)
-        one.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        Multigrid(p.operator, **options).solve(F, rtol=RTOL)
-        many.append(time.perf_counter() - t0)
-    one, many = float(np.median(one)), float(np.median(many))
-    print(f"  batch of {m}: {many / m * 1e3:.1f} ms per rhs against {one / m * 1e3:.1f} one by one")
-    return {"one_by_one_seconds": one, "batched_seconds": many, "speedup": one / many}
+    """``m`` right-hand sides with the default cycle, per case of :data:`CASES`, three ways.
+
+    * ``one_by_one``: ``m`` times a :class:`Multigrid` set-up and a solve (the
+      issue's baseline);
+    * ``loop``: one set-up, ``Multigrid.solve(F)`` (the right-hand sides one
+      after another, the set-up and buffers shared);
+    * ``interleaved``: one set-up, ``Multigrid.solve(F, batched=True)`` (one pass
+      for all, :mod:`solvers.multigrid.batch`; its buffers are allocated in the
+      call).
+
+    Also the solves alone on a warm :class:`Multigrid` (set-up and buffers
+    reused): ``loop_solve`` and ``interleaved_solve``. Every variant once per
+    round, rounds interleaved, medians; speed-ups are per right-hand side
+    against ``one_by_one`` (and ``interleaved_solve`` against ``loop_solve``).
+    """
+    out = {"m": m, "n": n, "rounds": rounds}
+    for name, params in CASES:
+        p = problems.get(name, n=n, **params)
+        F = np.random.default_rng(1).standard_normal((m, *p.shape))
+        warm = Multigrid(p.operator)
+        warm.solve(F, rtol=RTOL)  # compile, and the warm buffers
+        warm.solve(F, rtol=RTOL, batched=True)
+        variants = _batch_variants(p.operator, F, warm)
+        times = {key: [] for key in variants}
+        for _ in range(rounds):
+            for key, run in variants.items():
+                t0 = time.perf_counter()
+                run()
+                times[key].append(time.perf_counter() - t0)
+        med = {key: float(np.median(t)) for key, t in times.items()}
+        U, info = warm.solve(F, rtol=RTOL, batched=True)
+        alone = [warm.solve(f, rtol=RTOL)[0] for f in F]
+        diff = max(
+            float(np.linalg.norm(u - a) / np.linalg.norm(a)) for u, a in zip(U, alone, strict=True)
+        )
+        row = {
+            "seconds": med,
+            "ms_per_rhs": {key: 1e3 * t / m for key, t in med.items()},
+            "speedup_loop": med["one_by_one"] / med["loop"],
+            "speedup_interleaved": med["one_by_one"] / med["interleaved"],
+            "speedup_interleaved_solve_vs_loop_solve": med["loop_solve"] / med["interleaved_solve"],
+            "iterations": info["iterations"],
+            "max_relative_difference_to_one_by_one": diff,
+        }
+        out[name] = row
+        per = ", ".join(f"{k} {v:.1f}" for k, v in row["ms_per_rhs"].items())
+        print(
+            f"  batch of {m}, {name} {n}^2 (ms per rhs): {per}; interleaved"
+            f" {row['speedup_interleaved']:.2f}x, loop {row['speedup_loop']:.2f}x of one by one;"
+            f" solve alone interleaved/loop {row['speedup_interleaved_solve_vs_loop_solve']:.2f}x;"
+            f" max diff {diff:.1e}",
+            flush=True,
+        )
+    return out
 
 
 def large(n_small: int, n_large: int, options: dict) -> dict:
@@ -340,6 +388,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--large", action="store_true", help="also 4095^2 (about 3 GiB)")
     parser.add_argument("--batch", action="store_true", help="also 8 right-hand sides at once")
     parser.add_argument("--only-large", action="store_true", help="just the 4095^2 comparison")
+    parser.add_argument(
+        "--only-batch", action="store_true", help="just the batches (multigrid-batch.json)"
+    )
+    parser.add_argument("--m", type=int, default=8, help="right-hand sides per batch")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     n = 255 if args.quick else 1023
@@ -361,6 +413,13 @@ def main(argv=None) -> dict:
         out.write_text(json.dumps(result, indent=1, default=float) + "\n")
         print("wrote", out)
         return result
+    if args.only_batch:
+        result["batch"] = batch(n, args.m, args.rounds)
+        out = RESULTS / ("multigrid-batch-quick.json" if args.quick else "multigrid-batch.json")
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+        print("wrote", out)
+        return result
     print("smoothing factors (LFA):", lfa_smoothing_factors())
     result["lfa_smoothing_factors"] = lfa_smoothing_factors()
     result["measured_smoothing_factors"] = measured_smoothing_factors(63 if args.quick else 255)
@@ -370,7 +429,7 @@ def main(argv=None) -> dict:
     print("work units at", n)
     result["work_units"] = work_units(n, 3 if args.quick else 9)
     if args.batch:
-        result["batch"] = batch(n, 8, 1 if args.quick else 3)
+        result["batch"] = batch(n, args.m, 1 if args.quick else 3)
     if args.large:
         result["large"] = large(n, 4 * n + 3, {})
     out = RESULTS / ("multigrid-quick.json" if args.quick else "multigrid.json")

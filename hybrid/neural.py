@@ -47,7 +47,8 @@ from problems.parameters import (
     optional,
 )
 from solvers import krylov
-from solvers.multigrid import Multigrid
+from solvers.driver import finish, stop_message
+from solvers.multigrid import Multigrid, batch
 from solvers.multigrid.cycle import gauss_seidel as _smooth
 from solvers.multigrid.solver import OPTIONS as MG_OPTIONS
 from solvers.multigrid.solver import driver as stationary_driver
@@ -279,6 +280,7 @@ class HybridSolver:
         record_every=None,
         enrich=True,
         enrich_above=0.5,
+        batched=False,
     ):
         """Solve ``A u = f`` (``f`` grid values; default the problem's own) reusing the setup.
 
@@ -286,9 +288,17 @@ class HybridSolver:
         time axis starts after the setup (``info["setup_seconds"]``). A batch
         ``f`` of shape ``(m, *shape)`` (and ``x0`` of the same shape, if given)
         returns a list of ``m`` results, each the same as its solve alone.
+
+        ``batched=True`` (``neural-pcg`` from zero; the Chebyshev cycle on nested
+        2D grids) sweeps the batch in one pass (:mod:`solvers.multigrid.batch`,
+        the learned coarsest solve applied column by column); each result then
+        records only its first and last iterate, and its ``seconds`` are the
+        whole batch's.
         """
         if method not in ("neural-pcg", "neural-twolevel"):
             raise ValueError(f"method must be 'neural-pcg' or 'neural-twolevel'; got {method!r}")
+        if batched:
+            return self._solve_batched(f, method, x0, rtol, maxiter, max_seconds, record_every)
         if f is not None and np.ndim(f) == self.problem.dim + 1:
             if x0 is not None and np.shape(x0) != np.shape(f):
                 raise ValueError(
@@ -327,6 +337,50 @@ class HybridSolver:
         return self._run(
             problem, settings, method, enrich, enrich_above, offset=0.0, options=options
         )
+
+    def _solve_batched(self, F, method, x0, rtol, maxiter, max_seconds, record_every):
+        """:meth:`solve` of a batch in one pass (:func:`solvers.multigrid.batch.pcg`)."""
+        if method != "neural-pcg" or x0 is not None or max_seconds is not None:
+            raise ValueError(
+                "batched=True runs neural-pcg from zero without max_seconds; got"
+                f" method={method!r}, x0 {'given' if x0 is not None else 'None'},"
+                f" max_seconds={max_seconds!r}"
+            )
+        F = np.asarray(F, dtype=np.float64)
+        if F.ndim != self.problem.dim + 1 or F.shape[1:] != tuple(self.problem.shape):
+            raise ValueError(
+                f"a batch f must have shape (m, *{tuple(self.problem.shape)}), got {F.shape}"
+            )
+        runs = []
+        for fk in F:
+            problem = self.problem.with_rhs(fk)
+            settings = make_settings(
+                problem, rtol=rtol, maxiter=maxiter, record_every=record_every, errors=False
+            )
+            drv = krylov.driver(problem, settings, method, phase="multilevel")
+            drv.record(0, np.zeros(problem.shape))
+            runs.append((problem, settings, drv))
+        for _, _, drv in runs:
+            drv.recorder.restart_clock()
+        U, its, reasons = batch.pcg(self.cycle, F, rtol=rtol, maxiter=maxiter)
+        results = []
+        for (problem, settings, drv), u, it, why in zip(runs, U, its, reasons, strict=True):
+            info = {
+                "cycles": it,
+                "sweeps": 2 * self.sweeps * it,
+                "dnn_steps": self.basis_net.steps if self.basis_net is not None else 0,
+                "levels": len(self.levels),
+                "coarsest_shape": list(self.levels[-1].shape),
+                "basis_size": 0 if self.Q is None else int(self.Q.shape[1]),
+                "setup_seconds": self.setup_seconds,
+                "batched": len(runs),
+            }
+            message = stop_message(why, it, "", drv.unit)
+            results.append(
+                finish(problem, method, self.options, settings, u, recorder=drv.recorder,
+                       iterations=it, reason=why, message=message, info=info)
+            )  # fmt: skip
+        return results
 
     def _run(self, problem, settings, method, enrich, enrich_above, offset, options):
         """Iterate from the initial guess; ``offset`` puts the setup on the time axis."""
