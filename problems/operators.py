@@ -52,13 +52,19 @@ class Operator:
         return self.c.ndim
 
     def diagonal(self) -> np.ndarray:
-        """Main diagonal of ``A``, shape ``shape``."""
-        if self.dim == 1:
-            (ax,) = self.faces
-            return (ax[:-1] + ax[1:]) / self.h[0] ** 2 + self.c
-        ax, ay = self.faces
-        hx, hy = self.h
-        return (ax[:-1, :] + ax[1:, :]) / hx**2 + (ay[:, :-1] + ay[:, 1:]) / hy**2 + self.c
+        """Main diagonal of ``A``, shape ``shape`` (computed once, read-only)."""
+        d = self.__dict__.get("_diagonal")  # a frozen dataclass: cache outside __setattr__
+        if d is None:
+            if self.dim == 1:
+                (ax,) = self.faces
+                d = (ax[:-1] + ax[1:]) / self.h[0] ** 2 + self.c
+            else:
+                ax, ay = self.faces
+                hx, hy = self.h
+                d = (ax[:-1, :] + ax[1:, :]) / hx**2 + (ay[:, :-1] + ay[:, 1:]) / hy**2 + self.c
+            d.flags.writeable = False
+            self.__dict__["_diagonal"] = d
+        return d
 
     def apply(self, u: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Matrix-free ``A u`` (numba), ``u`` of shape ``shape``."""

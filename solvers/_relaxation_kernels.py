@@ -781,3 +781,62 @@ def residual_1d(u, rhs, ax, c, ih2, variable, out, store):
         if store:
             out[i] = r
     return total
+
+
+# -- Gershgorin bound of D^-1 A (the Chebyshev smoother's cap) --------------------
+@jit
+def gershgorin_ratio_2d(ax, ay, c, ihx2, ihy2):
+    """``max_ij (a_ii + sum_j |a_ij|) / a_ii`` without a grid-sized temporary
+    (:func:`solvers.relaxation.l1_diagonal` over the diagonal, reduced)."""
+    nx, ny = c.shape
+    best = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            w, e = ax[i, j] * ihx2, ax[i + 1, j] * ihx2
+            s, n = ay[i, j] * ihy2, ay[i, j + 1] * ihy2
+            d = w + e + s + n + c[i, j]
+            off = (w if i > 0 else 0.0) + (e if i < nx - 1 else 0.0)
+            off += (s if j > 0 else 0.0) + (n if j < ny - 1 else 0.0)
+            best = max(best, (d + off) / d)
+    return best
+
+
+@jit
+def gershgorin_ratio_1d(ax, c, ihx2):
+    """The 1D twin of :func:`gershgorin_ratio_2d`."""
+    n = c.shape[0]
+    best = 0.0
+    for i in range(n):
+        w, e = ax[i] * ihx2, ax[i + 1] * ihx2
+        d = w + e + c[i]
+        off = (w if i > 0 else 0.0) + (e if i < n - 1 else 0.0)
+        best = max(best, (d + off) / d)
+    return best
+
+
+@jit
+def _diagonal_at(ax, ay, c, i, j, ihx2, ihy2):
+    return (ax[i, j] + ax[i + 1, j]) * ihx2 + (ay[i, j] + ay[i, j + 1]) * ihy2 + c[i, j]
+
+
+@jit
+def checkerboard_quotient_2d(ax, ay, c, ihx2, ihy2):
+    """The Rayleigh quotient of ``D^{-1/2} A D^{-1/2}`` at the checkerboard vector
+    ``z_ij = (-1)^(i+j)``: the mean over points of
+    ``1 + sum_nb a_nb / sqrt(d_ij d_nb)`` (each neighbour has the other sign)."""
+    nx, ny = c.shape
+    total = 0.0
+    for i in range(nx):
+        for j in range(ny):
+            d = _diagonal_at(ax, ay, c, i, j, ihx2, ihy2)
+            acc = 0.0
+            if i > 0:
+                acc += ax[i, j] * ihx2 / np.sqrt(_diagonal_at(ax, ay, c, i - 1, j, ihx2, ihy2))
+            if i < nx - 1:
+                acc += ax[i + 1, j] * ihx2 / np.sqrt(_diagonal_at(ax, ay, c, i + 1, j, ihx2, ihy2))
+            if j > 0:
+                acc += ay[i, j] * ihy2 / np.sqrt(_diagonal_at(ax, ay, c, i, j - 1, ihx2, ihy2))
+            if j < ny - 1:
+                acc += ay[i, j + 1] * ihy2 / np.sqrt(_diagonal_at(ax, ay, c, i, j + 1, ihx2, ihy2))
+            total += 1.0 + acc / np.sqrt(d)
+    return total / (nx * ny)

@@ -118,8 +118,30 @@ def test_chebyshev_bounds_hold_on_every_catalogue_operator(name):
     assert upper_plan == upper and 0 < lower < upper
     assert lam[-1] <= upper * (1 + 1e-12)
     assert upper <= np.max(l1_diagonal(op).ravel() / d) * (1 + 1e-12)
+    assert upper <= 1.1 * lam[-1] * (1 + 1e-12)  # tight: within the Lanczos safety factor
     if lam[0] > 0:  # SPD: the damped interval lies inside the spectrum's hull
         assert lower < lam[-1]
+
+
+@pytest.mark.parametrize("name", ["randcoef2d", "varcoef2d", "helmholtz2d"])
+def test_the_bound_kernels_match_the_sparse_matrix(name):
+    """Gershgorin's ratio and the checkerboard Rayleigh quotient of ``D^-1/2 A D^-1/2``
+    (the cheap path of ``eigenvalue_bound``) against ``p.matrix()``, non-square."""
+    from solvers import _relaxation_kernels as k
+
+    p = problems.get(name, n=(13, 9))
+    op, A = p.operator, p.matrix().tocsr()
+    d = A.diagonal()
+    ihx2, ihy2 = 1 / op.h[0] ** 2, 1 / op.h[1] ** 2
+    ax, ay = op.faces
+    row_sums = np.asarray(abs(A).sum(axis=1)).ravel()
+    assert k.gershgorin_ratio_2d(ax, ay, op.c, ihx2, ihy2) == pytest.approx(
+        np.max(row_sums / d), rel=1e-13
+    )
+    z = (np.indices(p.shape).sum(axis=0) % 2 * 2.0 - 1.0).ravel() / np.sqrt(d)
+    assert k.checkerboard_quotient_2d(ax, ay, op.c, ihx2, ihy2) == pytest.approx(
+        z @ (A @ z) / z.size, rel=1e-13
+    )
 
 
 def test_l1_diagonal_is_the_row_sum_of_absolute_values():

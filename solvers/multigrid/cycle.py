@@ -112,6 +112,9 @@ class VCycle:
         #: ``transfers[l]`` moves between levels ``l`` and ``l + 1``.
         self.transfers = [transfer(a.shape, b.shape) for a, b in itertools.pairwise(levels)]
         self._plans = [relaxation._plan(op).cast(self.dtype) for op in levels]
+        if smooth == "chebyshev":  # the eigenvalue estimates are set-up work: do it now
+            for plan in self._plans:
+                plan.chebyshev_bounds()
         # per level: the iterate and right-hand side of the cycle (level 0: the
         # caller's arrays in float64, so its buffers exist only in float32)
         own = [self.dtype != np.float64] + [True] * (len(levels) - 1)
