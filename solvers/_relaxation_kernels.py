@@ -815,28 +815,24 @@ def gershgorin_ratio_1d(ax, c, ihx2):
 
 
 @jit
-def _diagonal_at(ax, ay, c, i, j, ihx2, ihy2):
-    return (ax[i, j] + ax[i + 1, j]) * ihx2 + (ay[i, j] + ay[i, j + 1]) * ihy2 + c[i, j]
-
-
-@jit
-def checkerboard_quotient_2d(ax, ay, c, ihx2, ihy2):
+def checkerboard_quotient_2d(ax, ay, d, ihx2, ihy2):
     """The Rayleigh quotient of ``D^{-1/2} A D^{-1/2}`` at the checkerboard vector
     ``z_ij = (-1)^(i+j)``: the mean over points of
-    ``1 + sum_nb a_nb / sqrt(d_ij d_nb)`` (each neighbour has the other sign)."""
-    nx, ny = c.shape
+    ``1 + sum_nb a_nb / sqrt(d_ij d_nb)`` (each neighbour has the other sign), with
+    ``d`` the diagonal; ``1 / sqrt(d)`` is kept for three rows at a time (a row of
+    zeros beyond the boundary)."""
+    nx, ny = d.shape
+    prev = np.zeros(ny)
+    cur = 1.0 / np.sqrt(d[0])
     total = 0.0
     for i in range(nx):
+        nxt = 1.0 / np.sqrt(d[i + 1]) if i + 1 < nx else np.zeros(ny)
         for j in range(ny):
-            d = _diagonal_at(ax, ay, c, i, j, ihx2, ihy2)
-            acc = 0.0
-            if i > 0:
-                acc += ax[i, j] * ihx2 / np.sqrt(_diagonal_at(ax, ay, c, i - 1, j, ihx2, ihy2))
-            if i < nx - 1:
-                acc += ax[i + 1, j] * ihx2 / np.sqrt(_diagonal_at(ax, ay, c, i + 1, j, ihx2, ihy2))
+            acc = ax[i, j] * ihx2 * prev[j] + ax[i + 1, j] * ihx2 * nxt[j]
             if j > 0:
-                acc += ay[i, j] * ihy2 / np.sqrt(_diagonal_at(ax, ay, c, i, j - 1, ihx2, ihy2))
+                acc += ay[i, j] * ihy2 * cur[j - 1]
             if j < ny - 1:
-                acc += ay[i, j + 1] * ihy2 / np.sqrt(_diagonal_at(ax, ay, c, i, j + 1, ihx2, ihy2))
-            total += 1.0 + acc / np.sqrt(d)
+                acc += ay[i, j + 1] * ihy2 * cur[j + 1]
+            total += 1.0 + acc * cur[j]
+        prev, cur = cur, nxt
     return total / (nx * ny)

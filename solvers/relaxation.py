@@ -313,7 +313,7 @@ def eigenvalue_bound(op: Operator, steps: int = LANCZOS_STEPS, seed: int = 0) ->
         # checkerboard vector, these operators' highest mode. Where 1.1 times it reaches
         # g, g is returned (an upper bound within 10% of lambda_max, what the Lanczos
         # estimate guarantees) without the Lanczos steps (about a second at 4095^2).
-        checkerboard = _k.checkerboard_quotient_2d(ax, ay, op.c, ihx2, ihy2)
+        checkerboard = _k.checkerboard_quotient_2d(ax, ay, d, ihx2, ihy2)
         if LANCZOS_SAFETY * checkerboard >= gershgorin:
             return gershgorin
     s = 1.0 / np.sqrt(d)

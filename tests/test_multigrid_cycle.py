@@ -139,7 +139,7 @@ def test_the_bound_kernels_match_the_sparse_matrix(name):
         np.max(row_sums / d), rel=1e-13
     )
     z = (np.indices(p.shape).sum(axis=0) % 2 * 2.0 - 1.0).ravel() / np.sqrt(d)
-    assert k.checkerboard_quotient_2d(ax, ay, op.c, ihx2, ihy2) == pytest.approx(
+    assert k.checkerboard_quotient_2d(ax, ay, op.diagonal(), ihx2, ihy2) == pytest.approx(
         z @ (A @ z) / z.size, rel=1e-13
     )
 
