@@ -836,3 +836,14 @@ def checkerboard_quotient_2d(ax, ay, d, ihx2, ihy2):
             total += 1.0 + acc * cur[j]
         prev, cur = cur, nxt
     return total / (nx * ny)
+
+
+@jit
+def all_equal(a):
+    """Whether every entry of the 1D array ``a`` equals its first (stops at the first
+    that does not: no grid-sized temporary)."""
+    first = a[0]
+    for i in range(1, a.shape[0]):
+        if a[i] != first:
+            return False
+    return True

@@ -123,6 +123,7 @@ class _Plan:
         "_bounds",
         "_cast",
         "_chebyshev",
+        "_dinv",
         "_jacobi_work",
         "_l1_dinv",
         "_residual",
@@ -131,7 +132,6 @@ class _Plan:
         "ay",
         "c",
         "dim",
-        "dinv",
         "dtype",
         "ihx2",
         "ihy2",
@@ -143,28 +143,27 @@ class _Plan:
         "wavefront",
     )
 
-    def __init__(self, op: Operator, dtype=np.float64):
+    def __init__(self, op: Operator, dtype=np.float64, base: _Plan | None = None):
         self.op = weakref.ref(op)
         self.dtype = dtype = np.dtype(dtype)
         self.shape = tuple(op.shape)
         self.dim = len(self.shape)
-        faces = [np.ascontiguousarray(f, dtype=dtype) for f in op.faces]
-        self.c = np.ascontiguousarray(op.c, dtype=dtype)
-        self.variable = not (
-            all((f == f.flat[0]).all() for f in faces)
-            and (self.c == self.c.flat[0]).all()
-            and (self.dim == 1 or faces[0].flat[0] == faces[1].flat[0])
-        )
-        # 1 / diagonal: per point for variable coefficients, one number otherwise.
-        diagonal = op.diagonal()
-        if self.variable:
-            self.dinv = np.ascontiguousarray(1.0 / diagonal, dtype=dtype)
-        else:
-            self.dinv = np.full((1,) * self.dim, 1.0 / diagonal.flat[0], dtype=dtype)
+        if base is None:  # float64 views of the operator's arrays where they already are
+            faces = [np.ascontiguousarray(f, dtype=dtype) for f in op.faces]
+            c = np.ascontiguousarray(op.c, dtype=dtype)
+            self.variable = not (
+                all(_constant(f) for f in faces)
+                and _constant(c)
+                and (self.dim == 1 or faces[0].flat[0] == faces[1].flat[0])
+            )
+        else:  # a cast: one pass per array, nothing recomputed
+            faces = [base.ax.astype(dtype)] + ([base.ay.astype(dtype)] if self.dim == 2 else [])
+            c = base.c.astype(dtype)
+            self.variable = base.variable
         self.ax = _readonly(faces[0])
         self.ay = _readonly(faces[1]) if self.dim == 2 else self.ax
-        self.c = _readonly(self.c)
-        self.dinv = _readonly(self.dinv)
+        self.c = _readonly(c)
+        self._dinv = None  # built on first use (a float64 plan under a float32 cycle never is)
         self.ihx2 = 1.0 / op.h[0] ** 2
         self.ihy2 = 1.0 / op.h[1] ** 2 if self.dim == 2 else 0.0
         size = math.prod(self.shape)
@@ -188,7 +187,22 @@ class _Plan:
         self._bounds = None
         self._chebyshev = None
         self._cast = {}
-        self._base = None  # the float64 plan a cast plan was made from (shares its bounds)
+        self._base = base  # the float64 plan a cast plan was made from (shares its bounds)
+
+    @property
+    def dinv(self) -> np.ndarray:
+        """``1 / diagonal``: per point for variable coefficients, one number otherwise."""
+        if self._dinv is None:
+            op = self.op()
+            if op is None:
+                raise RuntimeError("the operator of this plan no longer exists")
+            diagonal = op.diagonal()
+            if self.variable:  # one pass, no float64 temporary for a float32 plan
+                dinv = np.divide(1.0, diagonal, out=np.empty(self.shape, self.dtype))
+            else:
+                dinv = np.full((1,) * self.dim, 1.0 / diagonal.flat[0], dtype=self.dtype)
+            self._dinv = _readonly(dinv)
+        return self._dinv
 
     def cast(self, dtype) -> _Plan:
         """This plan with its arrays in ``dtype`` (itself for its own dtype; cached)."""
@@ -199,8 +213,7 @@ class _Plan:
             op = self.op()
             if op is None:
                 raise RuntimeError("the operator of this plan no longer exists")
-            self._cast[dtype] = _Plan(op, dtype)
-            self._cast[dtype]._base = self
+            self._cast[dtype] = _Plan(op, dtype, base=self)
         return self._cast[dtype]
 
     def jacobi_work(self) -> np.ndarray:
@@ -600,6 +613,11 @@ def _operator_and_rhs(p, rhs) -> tuple[Operator, np.ndarray]:
             raise ValueError(f"rhs must have the operator's shape {op.c.shape}, got {rhs.shape}")
         rhs = np.ascontiguousarray(rhs)
     return op, _readonly(rhs)
+
+
+def _constant(a: np.ndarray) -> bool:
+    """Whether every entry of ``a`` (C-contiguous) is the same number."""
+    return bool(_k.all_equal(a.ravel()))
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

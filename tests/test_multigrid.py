@@ -22,6 +22,19 @@ def test_converges_to_the_direct_solution(method, name, n):
     assert r.info["sweeps"] == 2 * 2 * r.info["cycles"]
 
 
+def test_the_warm_up_compiles_on_a_small_grid_and_leaves_the_fine_one_to_the_clock():
+    # the set-up's untimed warm-up must not run (and so pre-fault the buffers of)
+    # the fine grid: that work belongs to the timed set-up and solve
+    from solvers import relaxation
+
+    p = problems.get("randcoef2d", n=511)
+    mg = Multigrid(p.operator)
+    fine = relaxation._plan(mg.levels[0]).cast(mg.cycle.dtype)
+    assert fine._chebyshev is None and fine._dinv is None
+    mg.precondition(p.f)
+    assert fine._chebyshev is not None and fine._dinv is not None
+
+
 def test_the_rate_does_not_grow_with_the_grid():
     # mesh independence: V(2,2) cycles on 63^2 and 255^2 need about as many cycles
     its = [

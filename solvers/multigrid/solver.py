@@ -43,7 +43,7 @@ import scipy.linalg as sla
 from problems._numba import warm_up
 from problems.parameters import Parameter, Parameters, choice, either, integer
 from problems.problem import sparse_lu
-from solvers import krylov
+from solvers import krylov, relaxation
 from solvers.driver import Driver
 from solvers.krylov import compile_kernels
 from solvers.multigrid import batch
@@ -100,6 +100,36 @@ OPTIONS = Parameters(
         "'float64' or 'float32': the precision of the V-cycle (CG and the residuals stay float64)",
     ),
 )
+
+
+#: The warm-up (:func:`warm_cycle`) runs on the first grid of the hierarchy with at
+#: most this many points.
+WARM_UP_SIZE = 128 * 128
+
+
+def warm_cycle(levels, smoother, sweeps, precision) -> None:
+    """Compile (or load) every kernel a cycle over ``levels`` and CG call, on a small grid.
+
+    The cycle is built on the tail of the hierarchy that starts at the first
+    grid with at most :data:`WARM_UP_SIZE` points: the same kernels (with more
+    than ``PARALLEL_THRESHOLD`` points it still takes the parallel ones) without
+    touching the fine grid's buffers, whose allocation and first use belong to
+    the timed set-up and solve. Gauss-Seidel on grids of more than
+    ``WAVEFRONT_MIN_SIZE`` points runs another kernel (a parallel wavefront): then
+    the tail starts at the smallest such grid.
+    """
+    sizes = [math.prod(op.shape) for op in levels]
+    start = next((k for k, size in enumerate(sizes) if size <= WARM_UP_SIZE), len(levels) - 1)
+    if smoother == "gauss-seidel":
+        wavefront = [k for k, op in enumerate(levels) if relaxation._plan(op).wavefront]
+        start = min(start, max(wavefront, default=start))
+    tail = levels[start:]
+    cycle = VCycle(tail, smoother, np.zeros_like, sweeps=sweeps, dtype=precision)
+    shape = tail[0].shape
+    cycle.precondition(np.zeros(shape))
+    # `multigrid` passes the problem's read-only f: another specialisation
+    cycle(_readonly(np.zeros(shape)), np.zeros(shape))
+    compile_kernels(shape)
 
 
 class DirectCoarseSolve:
@@ -190,18 +220,13 @@ class Multigrid:
             coarsest=o["coarsest"],
             max_levels=None if o["levels"] == "auto" else o["levels"],
         )
-        # compile (or load) the smoother, operator and transfer kernels: a one-time
-        # cost per process, kept off every clock
         self.cycle = VCycle(
             self.levels, smoother, np.zeros_like, sweeps=self.sweeps, dtype=precision
         )
+        # compile (or load) the smoother, operator and transfer kernels: a one-time
+        # cost per process, kept off every clock
         self.warm_seconds = warm_up(
-            lambda: (
-                self.cycle.precondition(np.zeros(operator.shape)),
-                # `multigrid` passes the problem's read-only f: another specialisation
-                self.cycle(_readonly(np.zeros(operator.shape)), np.zeros(operator.shape)),
-                compile_kernels(operator.shape),
-            )
+            lambda: warm_cycle(self.levels, smoother, self.sweeps, precision)
         )
         self.set_coarse_solve(coarse_solve or DirectCoarseSolve(self.levels[-1]))
         self._batch = None  # batch.BatchPCG of the last batch solved (its buffers)
