@@ -59,14 +59,15 @@ MAXITER = 500
 STAGNATION = 10
 
 #: The cycle's smoother and precision unless told otherwise, chosen by measured
-#: time to 1e-8 (``benchmarks/multigrid.py``, 1023^2, quiet machine, medians of 5):
-#: Chebyshev degree 2 with a float32 cycle took 0.091-0.094 s on varcoef2d
-#: (contrast 19) and randcoef2d (contrast 100); float64 Chebyshev 2 and
-#: red-black V(1,1) 0.122-0.125 s; V(2,2) Gauss-Seidel 0.146-0.149 s. The float32
-#: cycle gives the same CG iterations and the same attainable float64 accuracy
-#: (the residuals and CG stay float64; checked to the 1e-12 floor). Methods
-#: whose design is Gauss-Seidel (``hints``, ``mg-gmres``: Chebyshev's bounds
-#: assume a positive spectrum) pin their own smoother.
+#: time to 1e-8 (``benchmarks/multigrid.py``, 1023^2, quiet machine, medians of 5,
+#: cold set-ups): Chebyshev degree 2 took 0.10-0.11 s to solve (0.12-0.13 s with
+#: its set-up) on varcoef2d (contrast 19) and randcoef2d (contrast 100), in float32
+#: and float64 alike (float32 was up to 1.3x faster in earlier runs and halves
+#: the cycle's memory); red-black V(1,1) 0.12-0.13 s; V(2,2) Gauss-Seidel
+#: 0.16-0.17 s. The float32 cycle gives the same CG iterations and the same
+#: attainable float64 accuracy (the residuals and CG stay float64; checked to the
+#: 1e-12 floor). Methods whose design is Gauss-Seidel (``hints``, ``mg-gmres``:
+#: Chebyshev's bounds assume a positive spectrum) pin their own smoother.
 DEFAULT_SMOOTHER = "chebyshev"
 #: See :data:`DEFAULT_SMOOTHER`.
 DEFAULT_PRECISION = "float32"
@@ -251,9 +252,9 @@ class Multigrid:
         right-hand sides interleaved, one CG with per-column scalars); it needs
         the Chebyshev smoother on nested 2D grids (the default cycle) and raises
         otherwise. By default the right-hand sides run one after another: on
-        the machine this was built on, the interleaved solve was 0.84-0.87x
-        as fast per right-hand side as the loop at 1023^2 (m = 8), and 0.86x
-        to 1.5x at 255^2 in different runs: the interleaved grids no longer
+        the machine this was built on, the interleaved solve was 0.71-0.87x
+        as fast per right-hand side as the loop at 1023^2 (m = 8, several
+        runs), and 0.86x to 1.5x at 255^2: the interleaved grids no longer
         fit in the cache, and numba does not vectorise the 8-wide loop over
         right-hand sides (``benchmarks/multigrid.py --only-batch``).
 
