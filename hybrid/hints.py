@@ -695,14 +695,16 @@ def hints(problem, settings, **options):
     it = drv.run(u, step, measure, record_start=False)
     if s["handover"] is not None and drv.reason == "callback":
         # continue from u by flexible Krylov with the cycle as preconditioner (the same
-        # history, budget and clock; the stop reason is the continuation's)
+        # history, budget and clock; the stop reason is the continuation's). Without a
+        # maxiter the continuation gets hints-krylov's budget, not the sweeps': a cycle
+        # that Krylov cannot rescue must not run for hours (10^7 iterations)
         drv = krylov_driver(
             problem,
             settings,
             "hints",
             rec,
             definite=s["handover"] is flexible_cg,
-            default_maxiter=MAXITER["hints"],
+            default_maxiter=it + MAXITER["hints-krylov"],
         )
 
         def count(_it):

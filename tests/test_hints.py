@@ -127,6 +127,24 @@ def test_hints_diverging_on_helmholtz_continues_by_fgmres(tmp_path):
     assert "fallback:krylov" in labels and ("diverging" in labels or "stall" in labels)
 
 
+def test_the_krylov_continuation_has_a_budget_of_its_own(tmp_path, monkeypatch):
+    # without maxiter, the FGMRES that continues a diverging cycle gets hints-krylov's
+    # budget (here shrunk to 3 steps), not the stationary cycle's 10^7 iterations
+    from hybrid import hints as hints_module
+
+    model = load_operator(_shipped("helmholtz1d-wave"))
+    with torch.no_grad():
+        for prm in model.net.parameters():
+            prm.zero_()
+    path = tmp_path / "zero.pt"
+    save_operator(path, model)
+    monkeypatch.setitem(hints_module.MAXITER, "hints-krylov", 3)
+    p = problems.get("wave1d", n=31, k0=8)
+    r = hybrid.solve(p, "hints", rtol=1e-14, weights=str(path))
+    handover = next(e["iteration"] for e in r.history.events if e["label"] == "fallback:krylov")
+    assert not r.converged and r.iterations == handover + 3
+
+
 def test_the_family_picks_the_model():
     from hybrid.operators import operator_for
 
