@@ -290,6 +290,23 @@ def test_spectrum_figure_draws_the_fraction_left(tmp_path):
     assert len(fig.axes) == 3  # two heatmaps and the shared colour bar
 
 
+def test_spectrum_figure_leaves_bins_without_initial_residual_blank():
+    # helmholtz2d's right-hand side is a few modes: the other bins start at rounding
+    # level, and rounding over rounding must not be drawn as red (untouched)
+    p = problems.get("helmholtz2d", n=63, k=10.3)
+    rs = compare(p, ["direct"], errors=False)
+    spec = rs[0].history.residual_spectrum
+    empty = spec[0] <= figures.EMPTY_BIN * spec[0].max()
+    assert 0 < empty.sum() < len(empty)  # some bins hold the modes, most only rounding
+    fig = figures.spectrum_figure(rs)
+    from matplotlib.collections import QuadMesh
+
+    mesh = next(c for ax in fig.axes[:-1] for c in ax.collections if isinstance(c, QuadMesh))
+    drawn = mesh.get_array().reshape(len(rs[0].history), -1)
+    assert drawn.mask[:, empty].all() and not drawn.mask[:, ~empty].any()
+    assert (drawn[-1, ~empty] <= 1e-6).all()  # the filled bins are cleared (deep blue)
+
+
 # -- your own arrays ---------------------------------------------------------------------------
 def test_from_arrays_reproduces_the_catalogue_operator_to_second_order():
     diffs, hs = [], []

@@ -464,14 +464,23 @@ def _log_bins(k: np.ndarray) -> bool:
     return (k.size > 40 and (k[-1] - k[-2]) > 2 * (k[1] - k[0]) + 1e-9) or k[-1] >= 30 * k[0]
 
 
+#: A bin whose first value is at most this fraction of the largest bin's first value
+#: counts as empty: a right-hand side made of a few modes leaves the other bins at
+#: rounding level, and their "fraction left" (rounding over rounding) would read as
+#: red, untouched or growing, however well the method solved the problem.
+EMPTY_BIN = 1e-10
+
+
 def _fraction(spectrum: np.ndarray) -> np.ndarray:
-    """Each bin's value over its value at the first record (NaN where that is zero)."""
+    """Each bin's value over its value at the first record (NaN where the bin starts
+    empty: at most :data:`EMPTY_BIN` of the largest first value)."""
     s = np.asarray(spectrum, dtype=float)
     if len(s) == 0:
         return s
     first = s[0]
+    filled = first > EMPTY_BIN * (first.max() if first.size else 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(first > 0, s / np.where(first > 0, first, 1.0), np.nan)
+        return np.where(filled, s / np.where(filled, first, 1.0), np.nan)
 
 
 #: Fractions at or below this count as cleared (deepest blue), unless no run got near it.
@@ -569,7 +578,8 @@ def spectrum_figure(results) -> Figure:
         )
     fig.suptitle(
         f"Residual spectrum by frequency bin, {results[0].title}\n"
-        "red: untouched, blue: cleared; read upwards which columns turn blue first",
+        "red: untouched, blue: cleared, blank: no initial residual in the bin;"
+        " read upwards which columns turn blue first",
         fontsize=12,
     )
     return fig
