@@ -227,3 +227,14 @@ def test_ctrl_c_stops_fgmres_with_the_iterate_of_the_steps_taken():
     ref = indefinite.driver(p, settings, "gmres", restart=50, record_every=0)
     np.testing.assert_array_equal(u, indefinite.fgmres(p, settings, None, ref))
     assert ref.reason == "maxiter" and not np.array_equal(u, 0 * u)
+
+
+def test_the_comparison_table_names_divergence():
+    from hybrid.app.compare import compare, table
+
+    p = problems.get("helmholtz2d", n=31, k=10.3)
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in table(compare(p, ["jacobi", "direct"], errors=False)).splitlines()[2:]
+    }
+    assert rows == {"jacobi": "diverged", "direct": "converged"}

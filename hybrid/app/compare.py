@@ -280,6 +280,16 @@ def _fmt(value, spec: str = ".2e") -> str:
     return format(value, spec)
 
 
+def _state(r) -> str:
+    """The table's state column: converged, interrupted, budget (maxiter or
+    max_seconds) or the stop reason (diverged, stagnated, breakdown, ...)."""
+    if r.interrupted:
+        return "interrupted"
+    if r.converged:
+        return "converged"
+    return "budget" if r.stop_reason in ("maxiter", "max_seconds", "") else r.stop_reason
+
+
 def table(results: Sequence[SolveResult]) -> str:
     """A plain-text table: method, state, iterations, seconds, errors and band errors.
 
@@ -301,7 +311,7 @@ def table(results: Sequence[SolveResult]) -> str:
     for r in results:
         h = r.history
         bands = [_fmt(float(h.band_error[b][-1])) if len(h) else "-" for b in BANDS]
-        state = "interrupted" if r.interrupted else ("converged" if r.converged else "budget")
+        state = _state(r)
         rows.append(
             (
                 r.method,
