@@ -113,6 +113,16 @@ def cycle_factor(result, target=TARGET) -> float:
     return float((res[last] / res[1]) ** (1.0 / (it[last] - it[1])))
 
 
+def cold(p):
+    """``p`` with a new ``Operator`` on the same arrays: what a previous method's
+    set-up cached on the old one (the diagonal, the smoothers' plans, their float32
+    copies and eigenvalue bounds) is not reused, so every method's set-up starts
+    cold whatever the order the methods run in."""
+    op = p.operator
+    p.__dict__["operator"] = problems.Operator(op.faces, op.c, op.h)  # a cached_property
+    return p
+
+
 def run_case(name, n, params, relax_seconds):
     p = problems.get(name, n=n, **params)
     t0 = time.perf_counter()
@@ -125,7 +135,7 @@ def run_case(name, n, params, relax_seconds):
     }
     timings = {}
     for method, opts in [(m, {}) for m in (*NEURAL, "mg-pcg", "dst-pcg", "amg")]:
-        r = hybrid.solve(p, method, rtol=TARGET * 1e-3, maxiter=500, record_every=1, **opts)
+        r = hybrid.solve(cold(p), method, rtol=TARGET * 1e-3, maxiter=500, record_every=1, **opts)
         timings[method] = time_to_target(r)
         if method.startswith("neural"):
             row[f"{method}_factor"] = round(cycle_factor(r), 4)
@@ -134,12 +144,14 @@ def run_case(name, n, params, relax_seconds):
     if p.is_constant_coefficient:
         r = hybrid.solve(p, "dst", record_every=0)
         timings["dst"] = (r.seconds, False)
-    # The learned set-up reused for a new right-hand side (HybridSolver), solve time only.
+    # The learned set-up reused for a new right-hand side (HybridSolver), solve time
+    # only. Its results track no error (no hidden reference solve per right-hand
+    # side), so this one is the time to a relative *residual* of TARGET.
     hs = hybrid.HybridSolver(p)
-    r = hs.solve(p.f, rtol=TARGET * 1e-3, record_every=1)
-    timings["neural-pcg (reused)"] = time_to_target(r)
+    r = hs.solve(p.f, rtol=TARGET, record_every=1)
+    timings["neural-pcg (reused)"] = (r.seconds, False) if r.converged else (math.inf, True)
     for method in RELAXATION:
-        r = hybrid.solve(p, method, rtol=TARGET * 1e-3, max_seconds=relax_seconds)
+        r = hybrid.solve(cold(p), method, rtol=TARGET * 1e-3, max_seconds=relax_seconds)
         timings[method] = time_to_target(r)
     best_relax = min(RELAXATION, key=lambda m: timings[m][0])
     hyb = min(NEURAL, key=lambda m: timings[m][0])
