@@ -240,4 +240,10 @@ def neural_fgmres(problem, settings, **options):
     setup = time.perf_counter() - t0 - mg.warm_seconds
     result = run_krylov("neural-fgmres", problem, settings, mg.precondition, setup, options, info)
     result.info["sweeps"] = 2 * options["sweeps"] * result.iterations
+    if coarse == "neural" and not result.converged:  # why not: how well the network learned
+        result.message += (
+            f"; the learned coarse space's training loss ended at {space.loss[-1]:.2g}"
+            f" (||A_c u - f_c||^2 / ||f_c||^2 on the {'x'.join(map(str, op.shape))} coarsest"
+            " grid; coarse='direct' solves it exactly)"
+        )
     return result

@@ -133,6 +133,13 @@ def test_preconditioned_peers_converge_on_a_heterogeneous_medium(method):
     assert r.relative_error < 1e-7
 
 
+def test_neural_fgmres_that_stops_early_says_how_well_its_network_learned():
+    p = problems.get("helmholtz2d", n=63, k=20.3)
+    r = hybrid.solve(p, "neural-fgmres", rtol=1e-12, maxiter=2, train_steps=5)
+    assert not r.converged
+    assert f"training loss ended at {r.info['final_loss']:.2g}" in r.message
+
+
 def test_mg_gmres_coarsest_grid_follows_the_kh_rule():
     p = problems.get("helmholtz2d", n=127, k=20.3)
     r = solvers.solve(p, "mg-gmres", kh_max=0.5)
