@@ -111,15 +111,21 @@ def test_hints_on_helmholtz_with_the_shipped_weights(name, n, params, levels):
     assert kr.converged and p.relative_residual(kr.u) <= 1e-10
 
 
-def test_hints_diverging_on_helmholtz_continues_by_fgmres(tmp_path):
-    # zeroed weights: the stationary cycle is relaxation alone, which diverges on an
-    # indefinite problem; hints notices and finishes by FGMRES (events recorded)
+def _zeroed_helmholtz_weights(tmp_path):
+    """The shipped 1D Helmholtz model with every weight zero: its step does nothing."""
     model = load_operator(_shipped("helmholtz1d-wave"))
     with torch.no_grad():
         for prm in model.net.parameters():
             prm.zero_()
     path = tmp_path / "zero.pt"
     save_operator(path, model)
+    return path
+
+
+def test_hints_diverging_on_helmholtz_continues_by_fgmres(tmp_path):
+    # zeroed weights: the stationary cycle is relaxation alone, which diverges on an
+    # indefinite problem; hints notices and finishes by FGMRES (events recorded)
+    path = _zeroed_helmholtz_weights(tmp_path)
     p = problems.get("wave1d", n=31, k0=8)
     r = hybrid.solve(p, "hints", rtol=1e-10, weights=str(path))
     assert r.converged and p.relative_residual(r.u) <= 1e-10
@@ -132,12 +138,7 @@ def test_the_krylov_continuation_has_a_budget_of_its_own(tmp_path, monkeypatch):
     # budget (here shrunk to 3 steps), not the stationary cycle's 10^7 iterations
     from hybrid import hints as hints_module
 
-    model = load_operator(_shipped("helmholtz1d-wave"))
-    with torch.no_grad():
-        for prm in model.net.parameters():
-            prm.zero_()
-    path = tmp_path / "zero.pt"
-    save_operator(path, model)
+    path = _zeroed_helmholtz_weights(tmp_path)
     monkeypatch.setitem(hints_module.MAXITER, "hints-krylov", 3)
     p = problems.get("wave1d", n=31, k0=8)
     r = hybrid.solve(p, "hints", rtol=1e-14, weights=str(path))
