@@ -114,12 +114,11 @@ def cycle_factor(result, target=TARGET) -> float:
 
 
 def cold(p):
-    """``p`` with a new ``Operator`` on the same arrays: what a previous method's
-    set-up cached on the old one (the diagonal, the smoothers' plans, their float32
-    copies and eigenvalue bounds) is not reused, so every method's set-up starts
-    cold whatever the order the methods run in."""
-    op = p.operator
-    p.__dict__["operator"] = problems.Operator(op.faces, op.c, op.h)  # a cached_property
+    """``p`` with its operator replaced by ``p.operator.uncached()`` (the same arrays):
+    what a previous method's set-up cached (the diagonal, the smoothers' plans, their
+    float32 copies and eigenvalue bounds) is not reused, so every method's set-up
+    starts cold whatever the order the methods run in."""
+    p.__dict__["operator"] = p.operator.uncached()  # `operator` is a cached_property
     return p
 
 

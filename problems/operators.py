@@ -34,7 +34,8 @@ class Operator:
         ``faces[d]`` holds ``a`` at the midpoints along axis ``d``: shape
         ``(n + 1,)`` in 1D, ``(nx + 1, ny)`` and ``(nx, ny + 1)`` in 2D.
     c : ndarray
-        The shift ``c >= 0`` at the interior points, shape ``shape``.
+        The shift ``c`` at the interior points, shape ``shape`` (``c < 0``
+        somewhere: indefinite Helmholtz, ``c = -k^2``).
     h : tuple of float
         Grid spacing per axis.
     """
@@ -50,6 +51,23 @@ class Operator:
     @property
     def dim(self) -> int:
         return self.c.ndim
+
+    def uncached(self) -> Operator:
+        """The same arrays in a new operator, without what set-ups cached on this one.
+
+        Caches live with the operator object: its diagonal, and the smoothers'
+        plans (inverse diagonals, float32 copies, Chebyshev bounds) in
+        :mod:`solvers.relaxation`. Benchmarks time a set-up on ``op.uncached()``
+        so that it starts cold, as a new user's first solve does.
+
+        >>> import problems
+        >>> op = problems.get("modes1d", n=7).operator
+        >>> d = op.diagonal()
+        >>> new = op.uncached()
+        >>> new.faces is op.faces, "_diagonal" in new.__dict__
+        (True, False)
+        """
+        return Operator(self.faces, self.c, self.h)
 
     def diagonal(self) -> np.ndarray:
         """Main diagonal of ``A``, shape ``shape`` (computed once, read-only)."""

@@ -35,6 +35,21 @@ def test_the_warm_up_compiles_on_a_small_grid_and_leaves_the_fine_one_to_the_clo
     assert fine._chebyshev is not None and fine._dinv is not None
 
 
+def test_an_uncached_operator_starts_its_set_up_cold():
+    # benchmarks time set-ups on op.uncached(): nothing a previous set-up built is reused
+    from solvers import relaxation
+
+    op = problems.get("randcoef2d", n=63).operator
+    Multigrid(op).precondition(np.ones(op.shape))
+    warm = relaxation._plan(op).cast(np.float32)
+    new = op.uncached()
+    cold = relaxation._plan(new).cast(np.float32)
+    assert warm._dinv is not None and cold._dinv is None and cold is not warm
+    assert new.faces is op.faces and new.c is op.c and new.h == op.h
+    Multigrid(new).precondition(np.ones(op.shape))
+    assert cold._dinv is not None and np.array_equal(cold.dinv, warm.dinv)
+
+
 def test_the_rate_does_not_grow_with_the_grid():
     # mesh independence: V(2,2) cycles on 63^2 and 255^2 need about as many cycles
     its = [
