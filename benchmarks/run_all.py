@@ -17,7 +17,9 @@ compact value):
 * a dict of scalars (``{"ratios": {"a_vs_b": 2.1}}``): a two-column table;
 * a dict of flat dicts (``{"rates": {"jacobi": {"median": 1.0}}}``): rows named
   by the outer keys;
-* ``title``, ``notes``, ``date``, ``meta`` / ``machine``: shown above the tables.
+* ``title``, ``notes``, ``date``, ``meta`` / ``machine``: shown above the tables;
+* keys starting with ``_``: raw data the script keeps for itself (e.g. to redraw
+  a figure), not shown.
 
 Usage: ``python benchmarks/run_all.py [--quick] [--only a,b] [--no-run]``.
 """
@@ -144,7 +146,7 @@ def render(name: str, data) -> str:
     if isinstance(data.get("notes"), str):
         out.append(data["notes"])
     keys = ["rows"] if "rows" in data else []
-    keys += [k for k in data if k not in keys and k not in META_KEYS]
+    keys += [k for k in data if k not in keys and k not in META_KEYS and not k.startswith("_")]
     for key in keys:
         value = data[key]
         heading = "" if key == "rows" else f"**{key}**\n\n"

@@ -77,6 +77,22 @@ OPTIONS = Parameters(
 )
 
 
+def _boundary_distance(grid: Grid) -> np.ndarray:
+    """``prod_d (x_d - lo_d)(hi_d - x_d) / ((hi_d - lo_d)/2)^2`` at the grid points (flat):
+    1 at the centre, 0 on the boundary, so every feature times it is zero there."""
+    d = np.ones(grid.size)
+    for c, lo, hi in zip(grid.mesh(), grid.lower, grid.upper, strict=True):
+        d = d * ((c - lo) * (hi - c) / ((hi - lo) / 2) ** 2).ravel()
+    return d
+
+
+def _points(grid: Grid):
+    """The grid's points as a float64 tensor of shape ``(size, dim)``."""
+    import torch
+
+    return torch.as_tensor(np.stack([c.ravel() for c in grid.mesh()], 1), dtype=torch.float64)
+
+
 class LearnedSpace:
     """A network trained on the coarsest grid's least-squares loss; its features span ``Q``.
 
@@ -98,11 +114,8 @@ class LearnedSpace:
         t0 = time.perf_counter()
         torch.manual_seed(seed)
         grid = Grid(op.shape, lower, upper)
-        coords = grid.mesh()
-        x = torch.as_tensor(np.stack([c.ravel() for c in coords], 1), dtype=torch.float64)
-        d = np.ones(grid.size)
-        for c, lo, hi in zip(coords, lower, upper, strict=True):
-            d = d * ((c - lo) * (hi - c) / ((hi - lo) / 2) ** 2).ravel()
+        x = _points(grid)
+        d = _boundary_distance(grid)
         k = math.sqrt(max(-float(op.c.min()), 1.0))
         dim = len(op.shape)
         # random frequencies, uniform in a ball of radius 1.5 k: the band the smoother amplifies
@@ -135,17 +148,27 @@ class LearnedSpace:
                 loss.backward()
                 opt.step()
                 self.loss.append(loss.item())
-            with torch.no_grad():
-                hidden = self._hidden(x).numpy()
+            phi = self.features(grid)
         finally:
             torch.set_num_threads(threads)
-        phi = np.hstack([hidden * d[:, None], d[:, None]])
         # orthonormal columns (SVD), dropping near-dependent directions (tanh features of
         # nearby units are nearly parallel; keeping them made the Galerkin matrix useless)
         U, sv, _ = np.linalg.svd(phi, full_matrices=False)
         self.Q = np.ascontiguousarray(U[:, sv > 1e-6 * sv[0]])
         self.seconds = time.perf_counter() - t0
         self.steps = steps
+
+    def features(self, grid: Grid) -> np.ndarray:
+        """The space's functions on any grid of the same box: the hidden features times
+        the boundary distance, and the distance itself, one column each (not
+        orthonormalised). The network is a continuous function, so the space it
+        learned on the coarsest grid can be evaluated on the fine one."""
+        import torch
+
+        d = _boundary_distance(grid)
+        with torch.no_grad():
+            hidden = self._hidden(_points(grid)).numpy()
+        return np.hstack([hidden * d[:, None], d[:, None]])
 
     def _hidden(self, x):
         import torch

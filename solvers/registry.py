@@ -115,10 +115,15 @@ def make_settings(problem, *, x0=None, observers=(), **common) -> Settings:
 def require_definite(problem, name: str) -> None:
     """Refuse an indefinite problem in a method that needs SPD ``A`` (CG, energy arguments)."""
     if not getattr(problem, "definite", True):
+        exact = (
+            " ('dst' solves this constant-coefficient one exactly by the sine transform)"
+            if getattr(problem, "is_constant_coefficient", False)
+            else ""
+        )
         raise ValueError(
             f"method {name!r} needs a symmetric positive definite operator, but {problem.name}"
             " is indefinite (c < 0 somewhere, e.g. Helmholtz); use 'mg-gmres', 'sl-gmres',"
-            " 'gmres', 'minres' or 'direct'"
+            f" 'gmres', 'minres' or 'direct'{exact}"
         )
 
 

@@ -85,3 +85,10 @@ def test_main_rewrites_readme_only_for_full_runs(run_all, capsys):
     assert run_all.main(["--no-run"]) == 0
     text = run_all.README.read_text()
     assert "### hybrid" in text and "| h |" in text
+
+
+def test_keys_starting_with_an_underscore_are_kept_out_of_the_tables(run_all):
+    data = {"rows": [{"case": "a", "its": 3}], "_cases": [{"nested": {"x": 1}}], "extra": 2}
+    text = run_all.render("helmholtz", data)
+    assert "| a | 3 |" in text and "extra: 2" in text
+    assert "_cases" not in text and "nested" not in text

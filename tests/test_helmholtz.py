@@ -110,7 +110,7 @@ def test_jacobi_diverges_on_the_low_band():
     assert not r.converged and "diverged" in r.message
 
 
-PEERS = ["minres", "gmres", "mg-gmres", "sl-gmres", "direct"]
+PEERS = ["minres", "gmres", "mg-gmres", "sl-gmres", "direct", "dst"]
 
 
 @pytest.mark.parametrize("params", [SMALL_1D, SMALL_2D], ids=["1d", "2d"])
@@ -167,6 +167,14 @@ def test_spd_only_methods_refuse_indefinite_problems(method, options):
     with pytest.raises(ValueError, match=r"indefinite.*'mg-gmres'"):
         hybrid.REGISTRY.check(p, method, options)
     hybrid.REGISTRY.check(problems.get("paper1d", n=31), method, options)  # SPD: accepted
+
+
+def test_the_refusal_names_the_exact_sine_transform_solve_only_where_k_is_constant():
+    with pytest.raises(ValueError, match="'dst' solves this constant-coefficient one exactly"):
+        hybrid.solve(problems.get("helmholtz2d", n=15, k=7.3), "mg-pcg")
+    with pytest.raises(ValueError, match="indefinite") as refused:
+        hybrid.solve(problems.get("wave2d", n=15, k0=5.0), "mg-pcg")
+    assert "'dst'" not in str(refused.value)
 
 
 def test_the_same_methods_accept_an_indefinite_problem_with_other_options():
@@ -245,3 +253,22 @@ def test_the_comparison_table_names_divergence():
         for line in table(compare(p, ["jacobi", "direct"], errors=False)).splitlines()[2:]
     }
     assert rows == {"jacobi": "diverged", "direct": "converged"}
+
+
+def test_the_learned_space_evaluates_on_any_grid_and_spans_its_q_on_its_own():
+    from hybrid.helmholtz import LearnedSpace
+
+    p = problems.get("helmholtz2d", n=31, k=10.3)
+    op = p.operator
+    space = LearnedSpace(
+        op, p.f, p.grid.lower, p.grid.upper, width=8, fourier=4, steps=3, lr=1e-2, seed=0
+    )
+    phi = space.features(p.grid)
+    assert phi.shape == (p.size, 9)
+    # Q is the orthonormalised span of the features on the grid it was trained on
+    residual = phi - space.Q @ (space.Q.T @ phi)
+    assert np.linalg.norm(residual) <= 1e-10 * np.linalg.norm(phi)
+    # on a finer grid of the same box: the same functions, zero on the boundary
+    fine = problems.get("helmholtz2d", n=63, k=10.3).grid
+    phi_fine = space.features(fine).reshape(63, 63, 9)
+    assert np.allclose(phi_fine[1::2, 1::2].reshape(-1, 9), phi, atol=1e-12)
