@@ -48,6 +48,17 @@ tenfold) mark a
 ``diverging`` event and ``hints`` continues by flexible GMRES preconditioned
 by the same cycle, operator included (unless ``fallback="none"``).
 
+On an indefinite problem a flexible GMRES preconditioned by the HINTS cycle
+(the continuation above, or ``hints-krylov``) must also cut the residual 10x
+(:data:`SLOW_FACTOR`) within ``slow_window`` (60) steps. Measured in 2D, a
+31^2 operator grid cannot carry waves with ``k H`` near 1 even with an exact
+solve there, and FGMRES then crawls for thousands of steps. When it is that
+slow, a ``fallback:mg-gmres`` event is marked and flexible GMRES continues from
+the current iterate preconditioned by ``mg-gmres``'s V-cycle (coarsest grid
+with ``k H <= 0.5``, LU there; :func:`resolving_fallback`). Its fine-grid
+sweeps count in ``sweeps``, and the message says when it took over.
+``slow_window=0`` keeps the HINTS cycle to the end (the ablations use this).
+
 ``hints-krylov`` uses one cycle from zero (``n_r/2`` forward sweeps, the
 operator step, ``n_r/2`` backward sweeps; or the V-cycle) as the
 preconditioner of *flexible* CG (Notay's FCG(1): the network makes the
@@ -96,6 +107,7 @@ from problems.parameters import (
     path,
 )
 from solvers.driver import Driver
+from solvers.indefinite import MG_OPTIONS, SparseLU, resolving_multigrid
 from solvers.multigrid import Multigrid
 from solvers.multigrid.hierarchy import build_levels, resample_operator
 from solvers.multigrid.transfer import transfer
@@ -108,6 +120,11 @@ COARSE = ("network", "direct")
 #: Krylov steps without a 10% lower residual that count as stagnation (CG with a
 #: relaxation-only preconditioner plateaus for dozens of steps at high contrast).
 STAGNATION_WINDOW = 200
+#: The factor by which flexible GMRES with the HINTS cycle must cut the residual within
+#: ``slow_window`` steps on an indefinite problem (else mg-gmres's cycle takes over).
+SLOW_FACTOR = 10.0
+#: Fine-grid sweeps per step of the resolving fallback (mg-gmres's V-cycle).
+FALLBACK_SWEEPS = 2 * MG_OPTIONS["sweeps"].default
 #: Iterations when ``maxiter`` is not given.
 MAXITER = {"hints": 10**7, "hints-krylov": 2000}
 
@@ -164,6 +181,13 @@ OPTIONS = Parameters(
     Parameter("patience", 3, integer(low=1), "stalled operator steps in a row before the fallback"),
     Parameter(
         "fallback", "krylov", choice(*FALLBACKS), "after a stall: 'krylov', 'relaxation' or 'none'"
+    ),
+    Parameter(
+        "slow_window",
+        60,
+        integer(low=0),
+        "indefinite problems: flexible-GMRES steps with the HINTS cycle in which the residual"
+        " must fall 10x; otherwise mg-gmres's resolving V-cycle preconditions the rest (0: never)",
     ),
 )
 
@@ -412,9 +436,23 @@ class HintsCycle:
 
 
 # -- Krylov (steps and measurements; the driver runs the loop) ------------------------
-def krylov_driver(problem, settings, name, recorder=None, *, definite=True, default_maxiter=None):
+def krylov_driver(
+    problem, settings, name, recorder=None, *, definite=True, default_maxiter=None, slow_window=0
+):
     """The :class:`~solvers.driver.Driver` of a flexible Krylov run: no growth test,
-    stagnation after :data:`STAGNATION_WINDOW` steps for FCG (``definite``), none for FGMRES."""
+    stagnation after :data:`STAGNATION_WINDOW` steps for FCG (``definite``), none for FGMRES;
+    FGMRES with ``slow_window > 0``: a :class:`SlowKrylovDriver`."""
+    if slow_window and not definite:
+        return SlowKrylovDriver(
+            problem,
+            settings,
+            method=name,
+            recorder=recorder,
+            default_maxiter=default_maxiter,
+            divergence=None,
+            stagnation=None,
+            window=slow_window,
+        )
     return Driver(
         problem,
         settings,
@@ -424,6 +462,75 @@ def krylov_driver(problem, settings, name, recorder=None, *, definite=True, defa
         divergence=None,
         stagnation=STAGNATION_WINDOW if definite else None,
     )
+
+
+class SlowKrylovDriver(Driver):
+    """A flexible-GMRES driver that also stops (reason ``callback``, :attr:`slow` set)
+    when the residual measured now is not :data:`SLOW_FACTOR` times below the one
+    measured ``window`` or more iterations earlier."""
+
+    def __init__(self, *args, window: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.window = window
+        self.slow = False
+        self._measured: list[tuple[int, float]] = []
+
+    def test(self, iteration: int, rel: float | None) -> bool:
+        if super().test(iteration, rel):
+            return True
+        if rel is None or not self.window:
+            return False
+        self._measured.append((iteration, rel))
+        earlier = [r for i, r in self._measured if i <= iteration - self.window]
+        if earlier and rel > earlier[-1] / SLOW_FACTOR:
+            self.slow = True
+            self.stop(
+                "callback",
+                iteration,
+                f"the HINTS-preconditioned residual fell less than {SLOW_FACTOR:g}x in"
+                f" {self.window} steps",
+            )
+            return True
+        return False
+
+
+def _slow_note(drv) -> str:
+    return (
+        f"at iteration {drv.iterations} the HINTS-preconditioned flexible GMRES had cut the"
+        f" residual less than {SLOW_FACTOR:g}x in {drv.window} steps; mg-gmres's resolving"
+        " V-cycle preconditioned the rest"
+    )
+
+
+def resolving_fallback(problem, settings, recorder, u, iteration, name):
+    """Flexible GMRES from ``u`` preconditioned by ``mg-gmres``'s V-cycle (coarsest grid
+    with ``k H <= 0.5``, LU there): what an indefinite HINTS run continues with when its
+    own cycle is too slow (:class:`SlowKrylovDriver`). Same history, budget and clock
+    (the cycle's kernel compilation off it, as in every set-up); returns the driver."""
+    recorder.mark("fallback:mg-gmres", iteration)
+    t0 = time.perf_counter()
+    mg = resolving_multigrid(
+        problem.operator, MG_OPTIONS["kh_max"].default, MG_OPTIONS["sweeps"].default
+    )
+    mg.set_coarse_solve(SparseLU(mg.levels[-1]))
+    recorder.overhead += min(mg.warm_seconds, time.perf_counter() - t0)
+    drv = krylov_driver(
+        problem,
+        settings,
+        name,
+        recorder,
+        definite=False,
+        default_maxiter=iteration + MAXITER["hints-krylov"],
+    )
+    flexible_gmres(
+        drv,
+        u,
+        mg.precondition,
+        iteration=iteration,
+        restart=MG_OPTIONS["restart"].default,
+        record_start=False,
+    )
+    return drv
 
 
 def flexible_cg(driver, u, precondition, *, iteration=0, record_start=True, on_step=None):
@@ -613,6 +720,7 @@ def _info(hc, model, sweeps, setup, events, stalled):
 @method("HINTS: relaxation sweeps with a pretrained neural operator step every n_r", OPTIONS)
 def hints(problem, settings, **options):
     recorded = dict(options)
+    slow_window = options.pop("slow_window", 60)
     hc, setup, stall_ratio, patience, fallback, model = _setup(problem, settings, options)
     # the stationary cycle: divergence (residual 1e6 times its start), no stagnation test
     drv = Driver(problem, settings, method="hints", default_maxiter=MAXITER["hints"])
@@ -705,12 +813,18 @@ def hints(problem, settings, **options):
             rec,
             definite=s["handover"] is flexible_cg,
             default_maxiter=it + MAXITER["hints-krylov"],
+            slow_window=slow_window,
         )
 
         def count(_it):
             s["sweeps"] += hc.sweeps_per_cycle
 
         s["handover"](drv, u, hc.precondition, iteration=it, on_step=count)
+        if getattr(drv, "slow", False):
+            notes.append(_slow_note(drv))
+            switch = drv.iterations
+            drv = resolving_fallback(problem, settings, rec, u, switch, "hints")
+            s["sweeps"] += FALLBACK_SWEEPS * (drv.iterations - switch)
     drv.message = "; ".join(m for m in (drv.message, *notes) if m)
     info = _info(hc, model, s["sweeps"], setup, list(rec.events), s["stalled"])
     return drv.result(u, recorded, info={**info, "diverging": s["diverging"]})
@@ -723,6 +837,7 @@ def hints(problem, settings, **options):
 def hints_krylov(problem, settings, **options):
     recorded = dict(options)
     options.setdefault("fallback", "relaxation")
+    slow_window = options.pop("slow_window", 60)
     hc, setup, stall_ratio, patience, _, model = _setup(problem, settings, options)
     drv = krylov_driver(
         problem,
@@ -730,6 +845,7 @@ def hints_krylov(problem, settings, **options):
         "hints-krylov",
         definite=hc.definite,
         default_maxiter=MAXITER["hints-krylov"],
+        slow_window=slow_window,
     )
     rec = drv.recorder
     u = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
@@ -751,9 +867,15 @@ def hints_krylov(problem, settings, **options):
 
     solver = flexible_cg if hc.definite else flexible_gmres
     solver(drv, u, precondition, record_start=False)
+    notes = []
     if state["stalled"]:
-        note = "the operator stalled; the preconditioner continued without it"
-        drv.message = "; ".join(m for m in (drv.message, note) if m)
+        notes.append("the operator stalled; the preconditioner continued without it")
     sweeps = state["applications"] * hc.sweeps_per_cycle
+    if getattr(drv, "slow", False):
+        notes.append(_slow_note(drv))
+        switch = drv.iterations
+        drv = resolving_fallback(problem, settings, rec, u, switch, "hints-krylov")
+        sweeps += FALLBACK_SWEEPS * (drv.iterations - switch)
+    drv.message = "; ".join(m for m in (drv.message, *notes) if m)
     info = _info(hc, model, sweeps, setup, list(rec.events), state["stalled"])
     return drv.result(u, recorded, info=info)

@@ -153,3 +153,23 @@ def test_a_few_training_steps_on_tiny_sizes(tmp_path, monkeypatch):
     assert np.isfinite(loaded.meta["validation_relative_error"])
     s = families.family(FAMILY).sample(np.random.default_rng(9), 2)
     assert np.array_equal(model.predict(s.coefficient, s.rhs), loaded.predict(s.coefficient, s.rhs))
+
+
+def test_a_slow_hints_fgmres_hands_over_to_the_resolving_cycle_and_converges():
+    # on wave2d 255^2 the shipped 2D network's cycle makes FGMRES crawl (its validation
+    # error exceeds 100%); after slow_window steps without a 10x cut, mg-gmres's cycle
+    # takes over from the current iterate and the run converges
+    p = problems.get("wave2d", n=255, k0=8, seed=3)
+    for method in ("hints", "hints-krylov"):
+        r = hybrid.solve(p, method, rtol=1e-8, levels="auto", maxiter=400)
+        assert r.converged and p.relative_residual(r.u) <= 1e-8, r.message
+        switch = next(e["iteration"] for e in r.history.events if e["label"] == "fallback:mg-gmres")
+        assert 60 <= switch < r.iterations <= switch + 30
+        assert "mg-gmres's resolving V-cycle preconditioned the rest" in r.message
+        assert r.info["sweeps"] >= 4 * (r.iterations - switch)
+    # the cycle alone (slow_window=0) is still far from 1e-8 where the hand-over ended
+    alone = hybrid.solve(
+        p, "hints-krylov", rtol=1e-8, levels="auto", maxiter=r.iterations, slow_window=0
+    )
+    assert not alone.converged and alone.relative_residual > 100 * 1e-8
+    assert "fallback:mg-gmres" not in [e["label"] for e in alone.history.events]
