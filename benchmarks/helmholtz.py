@@ -57,7 +57,8 @@ METHODS = [
     ("direct", "direct", {}),
     ("dst", "dst", {}),  # the exact fast sine-transform solve: constant k only
     ("neural-fgmres", "neural-fgmres", {}),
-    ("ablation: LU coarse", "neural-fgmres", {"coarse": "direct"}),
+    # the classical counterpart of the learned space, alone (no hand-over to mg-gmres's cycle)
+    ("ablation: LU coarse", "neural-fgmres", {"coarse": "direct", "slow_window": 0}),
 ]
 
 # (problem, n, params, cap seconds per method, methods skipped)
@@ -118,6 +119,7 @@ def run_case(name, n, params, cap, skip):
             "coarsest": r.info.get("coarsest_shape"),
             "basis_size": r.info.get("basis_size"),
             "seconds_dnn": r.info.get("seconds_dnn"),
+            "handover_iteration": r.info.get("handover_iteration"),
         }
         rows.append(row)
         state = "ok" if r.converged else "NOT converged"
@@ -145,7 +147,9 @@ def cell(row):
     if "error" in row:
         return "refused"
     if row["converged"]:
-        return f"{row['iterations']} / {row['seconds']:.2f}"
+        handover = row.get("handover_iteration")
+        after = f" (mg-gmres after {handover})" if handover is not None else ""
+        return f"{row['iterations']} / {row['seconds']:.2f}{after}"
     why = row["message"].split(":")[0]
     if row["residual_growth"] and row["residual_growth"] > 10:
         why = f"diverged (x{row['residual_growth']:.0e})"

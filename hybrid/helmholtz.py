@@ -24,6 +24,12 @@ The design (chosen by the measurements in the README, ``benchmarks/helmholtz.py`
   indefinite, LU-factorised), and the backward sweeps.
 * The cycle preconditions flexible GMRES (:func:`solvers.indefinite.fgmres`),
   which repairs what the learned space misses (near-resonant modes).
+* A run that cuts the residual less than 10x within ``slow_window`` (60)
+  steps hands over to ``mg-gmres``'s V-cycle
+  (:func:`solvers.indefinite.continue_with_mg_gmres`, event
+  ``fallback:mg-gmres``, ``info["handover_iteration"]``), so the method
+  converges wherever ``mg-gmres`` does; the message says when, and how far
+  the network's training got. ``slow_window=0`` keeps the learned cycle to the end.
 
 Ablations (option ``coarse``), measured in the same benchmark run:
 
@@ -84,6 +90,13 @@ OPTIONS = Parameters(
     Parameter("fourier", 64, integer(low=1), "Fourier-feature pairs of the network's input layer"),
     Parameter("train_steps", 100, integer(low=1), "Adam steps of training"),
     Parameter("lr", 1e-2, number(low=0, strict_low=True), "Adam learning rate"),
+    Parameter(
+        "slow_window",
+        60,
+        integer(low=0),
+        "FGMRES steps in which the residual must fall 10x; otherwise mg-gmres's V-cycle"
+        " preconditions the rest (0: never)",
+    ),
 )
 
 
@@ -271,9 +284,19 @@ def neural_fgmres(problem, settings, **options):
             final_loss=space.loss[-1],
         )
     setup = time.perf_counter() - t0 - mg.warm_seconds
-    result = run_krylov("neural-fgmres", problem, settings, mg.precondition, setup, options, info)
+    result = run_krylov(
+        "neural-fgmres",
+        problem,
+        settings,
+        mg.precondition,
+        setup,
+        options,
+        info,
+        slow_window=options["slow_window"],
+    )
     result.info["sweeps"] = 2 * options["sweeps"] * result.iterations
-    if coarse == "neural" and not result.converged:  # why not: how well the network learned
+    handed_over = "handover_iteration" in result.info
+    if coarse == "neural" and (handed_over or not result.converged):  # how well it learned
         result.message += (
             f"; the learned coarse space's training loss ended at {space.loss[-1]:.2g}"
             f" (||A_c u - f_c||^2 / ||f_c||^2 on the {'x'.join(map(str, op.shape))} coarsest"

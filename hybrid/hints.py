@@ -50,13 +50,13 @@ by the same cycle, operator included (unless ``fallback="none"``).
 
 On an indefinite problem a flexible GMRES preconditioned by the HINTS cycle
 (the continuation above, or ``hints-krylov``) must also cut the residual 10x
-(:data:`SLOW_FACTOR`) within ``slow_window`` (60) steps. Measured in 2D, a
+(:data:`solvers.indefinite.SLOW_FACTOR`) within ``slow_window`` (60) steps. Measured in 2D, a
 31^2 operator grid cannot carry waves with ``k H`` near 1 even with an exact
 solve there, and FGMRES then crawls for thousands of steps. When it is that
 slow, a ``fallback:mg-gmres`` event is marked and flexible GMRES continues from
 the current iterate preconditioned by ``mg-gmres``'s V-cycle (coarsest grid
-with ``k H <= 0.5``, LU there; :func:`resolving_fallback`). Its fine-grid
-sweeps count in ``sweeps``, and the message says when it took over.
+with ``k H <= 0.5``, LU there; :func:`solvers.indefinite.continue_with_mg_gmres`).
+Its fine-grid sweeps count in ``sweeps``, and the message says when it took over.
 ``slow_window=0`` keeps the HINTS cycle to the end (the ablations use this).
 
 ``hints-krylov`` uses one cycle from zero (``n_r/2`` forward sweeps, the
@@ -107,7 +107,7 @@ from problems.parameters import (
     path,
 )
 from solvers.driver import Driver
-from solvers.indefinite import MG_OPTIONS, SparseLU, resolving_multigrid
+from solvers.indefinite import MG_OPTIONS, SLOW_FACTOR, continue_with_mg_gmres, handover_note
 from solvers.multigrid import Multigrid
 from solvers.multigrid.hierarchy import build_levels, resample_operator
 from solvers.multigrid.transfer import transfer
@@ -120,9 +120,6 @@ COARSE = ("network", "direct")
 #: Krylov steps without a 10% lower residual that count as stagnation (CG with a
 #: relaxation-only preconditioner plateaus for dozens of steps at high contrast).
 STAGNATION_WINDOW = 200
-#: The factor by which flexible GMRES with the HINTS cycle must cut the residual within
-#: ``slow_window`` steps on an indefinite problem (else mg-gmres's cycle takes over).
-SLOW_FACTOR = 10.0
 #: Fine-grid sweeps per step of the resolving fallback (mg-gmres's V-cycle).
 FALLBACK_SWEEPS = 2 * MG_OPTIONS["sweeps"].default
 #: Iterations when ``maxiter`` is not given.
@@ -441,18 +438,8 @@ def krylov_driver(
 ):
     """The :class:`~solvers.driver.Driver` of a flexible Krylov run: no growth test,
     stagnation after :data:`STAGNATION_WINDOW` steps for FCG (``definite``), none for FGMRES;
-    FGMRES with ``slow_window > 0``: a :class:`SlowKrylovDriver`."""
-    if slow_window and not definite:
-        return SlowKrylovDriver(
-            problem,
-            settings,
-            method=name,
-            recorder=recorder,
-            default_maxiter=default_maxiter,
-            divergence=None,
-            stagnation=None,
-            window=slow_window,
-        )
+    FGMRES with ``slow_window > 0``: paced (``SLOW_FACTOR`` within ``slow_window`` steps, or
+    the driver stops with ``slow`` set)."""
     return Driver(
         problem,
         settings,
@@ -461,76 +448,8 @@ def krylov_driver(
         default_maxiter=default_maxiter,
         divergence=None,
         stagnation=STAGNATION_WINDOW if definite else None,
+        pace=(slow_window, SLOW_FACTOR) if slow_window and not definite else None,
     )
-
-
-class SlowKrylovDriver(Driver):
-    """A flexible-GMRES driver that also stops (reason ``callback``, :attr:`slow` set)
-    when the residual measured now is not :data:`SLOW_FACTOR` times below the one
-    measured ``window`` or more iterations earlier."""
-
-    def __init__(self, *args, window: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.window = window
-        self.slow = False
-        self._measured: list[tuple[int, float]] = []
-
-    def test(self, iteration: int, rel: float | None) -> bool:
-        if super().test(iteration, rel):
-            return True
-        if rel is None or not self.window:
-            return False
-        self._measured.append((iteration, rel))
-        earlier = [r for i, r in self._measured if i <= iteration - self.window]
-        if earlier and rel > earlier[-1] / SLOW_FACTOR:
-            self.slow = True
-            self.stop(
-                "callback",
-                iteration,
-                f"the HINTS-preconditioned residual fell less than {SLOW_FACTOR:g}x in"
-                f" {self.window} steps",
-            )
-            return True
-        return False
-
-
-def _slow_note(drv) -> str:
-    return (
-        f"at iteration {drv.iterations} the HINTS-preconditioned flexible GMRES had cut the"
-        f" residual less than {SLOW_FACTOR:g}x in {drv.window} steps; mg-gmres's resolving"
-        " V-cycle preconditioned the rest"
-    )
-
-
-def resolving_fallback(problem, settings, recorder, u, iteration, name):
-    """Flexible GMRES from ``u`` preconditioned by ``mg-gmres``'s V-cycle (coarsest grid
-    with ``k H <= 0.5``, LU there): what an indefinite HINTS run continues with when its
-    own cycle is too slow (:class:`SlowKrylovDriver`). Same history, budget and clock
-    (the cycle's kernel compilation off it, as in every set-up); returns the driver."""
-    recorder.mark("fallback:mg-gmres", iteration)
-    t0 = time.perf_counter()
-    mg = resolving_multigrid(
-        problem.operator, MG_OPTIONS["kh_max"].default, MG_OPTIONS["sweeps"].default
-    )
-    mg.set_coarse_solve(SparseLU(mg.levels[-1]))
-    recorder.overhead += min(mg.warm_seconds, time.perf_counter() - t0)
-    drv = krylov_driver(
-        problem,
-        settings,
-        name,
-        recorder,
-        definite=False,
-        default_maxiter=iteration + MAXITER["hints-krylov"],
-    )
-    flexible_gmres(
-        drv,
-        u,
-        mg.precondition,
-        iteration=iteration,
-        restart=MG_OPTIONS["restart"].default,
-        record_start=False,
-    )
-    return drv
 
 
 def flexible_cg(driver, u, precondition, *, iteration=0, record_start=True, on_step=None):
@@ -820,10 +739,12 @@ def hints(problem, settings, **options):
             s["sweeps"] += hc.sweeps_per_cycle
 
         s["handover"](drv, u, hc.precondition, iteration=it, on_step=count)
-        if getattr(drv, "slow", False):
-            notes.append(_slow_note(drv))
+        if drv.slow:
+            notes.append(handover_note(drv, "the HINTS-preconditioned flexible GMRES"))
             switch = drv.iterations
-            drv = resolving_fallback(problem, settings, rec, u, switch, "hints")
+            drv = continue_with_mg_gmres(
+                problem, settings, rec, u, switch, "hints", switch + MAXITER["hints-krylov"]
+            )
             s["sweeps"] += FALLBACK_SWEEPS * (drv.iterations - switch)
     drv.message = "; ".join(m for m in (drv.message, *notes) if m)
     info = _info(hc, model, s["sweeps"], setup, list(rec.events), s["stalled"])
@@ -871,10 +792,12 @@ def hints_krylov(problem, settings, **options):
     if state["stalled"]:
         notes.append("the operator stalled; the preconditioner continued without it")
     sweeps = state["applications"] * hc.sweeps_per_cycle
-    if getattr(drv, "slow", False):
-        notes.append(_slow_note(drv))
+    if drv.slow:
+        notes.append(handover_note(drv, "the HINTS-preconditioned flexible GMRES"))
         switch = drv.iterations
-        drv = resolving_fallback(problem, settings, rec, u, switch, "hints-krylov")
+        drv = continue_with_mg_gmres(
+            problem, settings, rec, u, switch, "hints-krylov", switch + MAXITER["hints-krylov"]
+        )
         sweeps += FALLBACK_SWEEPS * (drv.iterations - switch)
     drv.message = "; ".join(m for m in (drv.message, *notes) if m)
     info = _info(hc, model, sweeps, setup, list(rec.events), state["stalled"])

@@ -98,6 +98,11 @@ class Driver:
     stagnation : int, optional
         Stop as ``stagnated`` after this many measurements in a row without
         a 10% lower residual.
+    pace : (int, float), optional
+        ``(window, factor)``: stop (reason ``callback``, :attr:`slow` set) when
+        the relative residual measured now is not ``factor`` times below the
+        last one measured ``window`` or more iterations earlier. For a
+        method that hands over to another when it is too slow.
     unit : str
         What one iteration is, for messages (``"iterations"``, ``"sweeps"``).
     what : str, optional
@@ -116,6 +121,7 @@ class Driver:
         default_maxiter: int | None = None,
         divergence: float | None = DIVERGENCE_FACTOR,
         stagnation: int | None = None,
+        pace: tuple[int, float] | None = None,
         unit: str = "iterations",
         what: str | None = None,
         phase: str | None = None,
@@ -137,6 +143,9 @@ class Driver:
         self.rtol = settings.rtol
         self.divergence = divergence
         self.stagnation = stagnation
+        self.pace = pace
+        self.slow = False
+        self._paced: list[tuple[int, float]] = []  # (iteration, rel) measured
         self.unit = unit
         self.what = what or method
         self.f_norm = recorder.f_norm
@@ -195,7 +204,27 @@ class Driver:
                         f" {self.stagnation} {self.unit} (rounding floor? raise rtol)",
                     )
                     return True
+            if self.pace is not None and self._too_slow(iteration, rel):
+                return True
         return self.out_of_budget(iteration)
+
+    def _too_slow(self, iteration: int, rel: float) -> bool:
+        window, factor = self.pace
+        paced = self._paced
+        paced.append((iteration, rel))
+        while len(paced) > 1 and paced[1][0] <= iteration - window:
+            paced.pop(0)  # keep the last measurement at least `window` back, and later ones
+        first, then = paced[0]
+        if first <= iteration - window and rel > then / factor:
+            self.slow = True
+            self.stop(
+                "callback",
+                iteration,
+                f"the relative residual fell less than {factor:g}x in the last {window}"
+                f" {self.unit}",
+            )
+            return True
+        return False
 
     def out_of_budget(self, iteration: int) -> bool:
         """True (and the reason set) when ``maxiter`` or ``max_seconds`` is spent."""

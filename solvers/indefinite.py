@@ -104,6 +104,7 @@ def fgmres(
     restart: int = 50,
     record_start: bool = True,
     dtype=np.float64,
+    iteration: int = 0,
 ):
     r"""Flexible GMRES(``restart``) on ``A u = f`` under ``driver``; returns the final iterate.
 
@@ -131,7 +132,8 @@ def fgmres(
     A run the driver stops mid-cycle (budget, stagnation) ends with the
     iterate formed there, and counts as converged if its true residual is
     below ``rtol``. ``record_start=False`` leaves the record of iteration 0 to
-    the caller.
+    the caller. Iterations are counted from ``iteration`` (a continuation on
+    the same history: :func:`continue_with_mg_gmres`).
     """
     shape = problem.shape
     f = problem.f.ravel()
@@ -206,7 +208,7 @@ def fgmres(
         return target
 
     def measure(it, record):
-        if it == 0:  # tested only if it ends the run: stagnation counts the steps' residuals
+        if it == iteration:  # tested only if it ends the run: stagnation counts the steps' ones
             res = state["res"]
             return (None if rtol < res < math.inf else res), state["r"].reshape(shape)
         j, h = state["j"], state["h"]
@@ -226,8 +228,8 @@ def fgmres(
     if state["res"] > rtol and math.isfinite(state["res"]):
         begin(r)
     elif state["res"] == 0.0:  # f = A x0 exactly (converged even for rtol = 0)
-        driver.stop("converged", 0, "the residual is zero")
-    driver.run(u, step, measure, record_start=record_start)
+        driver.stop("converged", iteration, "the residual is zero")
+    driver.run(u, step, measure, iteration=iteration, record_start=record_start)
     if state["j"] > 0 and driver.reason != "converged":  # stopped mid-cycle
         _, res = finish_cycle()
         if res <= rtol and driver.reason != "interrupted":
@@ -301,6 +303,51 @@ class SparseLU:
         return self._lu.solve(np.ascontiguousarray(r, dtype=np.float64).ravel()).reshape(self.shape)
 
 
+#: A paced run (``slow_window``) must cut its residual this many times per window.
+SLOW_FACTOR = 10.0
+
+
+def continue_with_mg_gmres(problem, settings, recorder, u, iteration, name, maxiter):
+    """Flexible GMRES from ``u`` (updated in place) preconditioned by ``mg-gmres``'s
+    default V-cycle: what a paced method (``slow_window``: a neural hybrid on an
+    indefinite problem) continues with when it is too slow.
+
+    The same history, budget and clock (the cycle's kernel compilation is kept off
+    it, as in every set-up); a ``fallback:mg-gmres`` event marks the hand-over.
+    ``maxiter`` caps the continuation when ``settings.maxiter`` does not. Returns its
+    driver (``reason``, ``message``, ``iterations``).
+    """
+    recorder.mark("fallback:mg-gmres", iteration)
+    t0 = time.perf_counter()
+    mg = resolving_multigrid(
+        problem.operator, MG_OPTIONS["kh_max"].default, MG_OPTIONS["sweeps"].default
+    )
+    mg.set_coarse_solve(SparseLU(mg.levels[-1]))
+    recorder.overhead += min(mg.warm_seconds, time.perf_counter() - t0)
+    restart = MG_OPTIONS["restart"].default
+    drv = driver(problem, settings, name, restart, recorder=recorder, default_maxiter=maxiter)
+    u[...] = fgmres(
+        problem,
+        settings,
+        mg.precondition,
+        drv,
+        x0=u,
+        restart=restart,
+        record_start=False,
+        iteration=iteration,
+    )
+    return drv
+
+
+def handover_note(drv, what: str) -> str:
+    """The message part that says when and why a paced run handed over."""
+    window, factor = drv.pace
+    return (
+        f"at iteration {drv.iterations} {what} had cut the residual less than {factor:g}x in"
+        f" {window} steps; mg-gmres's V-cycle (k H <= 0.5, LU there) preconditioned the rest"
+    )
+
+
 #: ``restart``: the options every GMRES method shares.
 RESTART = Parameter("restart", 50, integer(low=1), "Krylov vectors kept before a restart")
 
@@ -339,12 +386,17 @@ SL_OPTIONS = Parameters(
 )
 
 
-def run_krylov(name, problem, settings, precondition, setup, options, info, dtype=np.float64):
+def run_krylov(
+    name, problem, settings, precondition, setup, options, info, dtype=np.float64, slow_window=0
+):
     """Run :func:`fgmres` for the method ``name`` (set-up of ``setup`` seconds on the
     clock, ``options["restart"]`` vectors) and build its result, with ``options`` and
-    ``info`` recorded."""
+    ``info`` recorded. ``slow_window > 0``: a run that cuts its residual less than
+    :data:`SLOW_FACTOR` times within that many steps continues by
+    :func:`continue_with_mg_gmres` (``info["handover_iteration"]``)."""
     restart = options["restart"]
-    drv = driver(problem, settings, name, restart)
+    pace = (slow_window, SLOW_FACTOR) if slow_window else None
+    drv = driver(problem, settings, name, restart, pace=pace)
     u0 = np.zeros(problem.shape) if settings.x0 is None else settings.x0.copy()
     warm_up(lambda: compile_kernels(problem.size, dtype))
     drv.record(0, u0)
@@ -353,6 +405,13 @@ def run_krylov(name, problem, settings, precondition, setup, options, info, dtyp
         problem, settings, precondition, drv, u0, restart=restart, record_start=False, dtype=dtype
     )
     info = {**info, "setup_seconds": setup, "points_per_wavelength": problem.points_per_wavelength}
+    if drv.slow:
+        note = handover_note(drv, name)
+        switch = info["handover_iteration"] = drv.iterations
+        drv = continue_with_mg_gmres(
+            problem, settings, drv.recorder, u, switch, name, switch + MAXITER
+        )
+        drv.message = f"{drv.message}; {note}"
     return drv.result(u, options, info=info)
 
 

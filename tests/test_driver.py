@@ -89,3 +89,26 @@ def test_relaxation_keeps_its_residual_check_cadence():
         checks += 1
     assert r.info["residual_checks"] == checks
     assert r.history.iteration.tolist() == [0, maxiter]
+
+
+@pytest.mark.parametrize(
+    ("falls", "every", "stops_at"),
+    [
+        (0.5, 1, None),  # 1000x in 10 steps: never slow, converges
+        (0.9, 1, 30),  # 0.9^30 = 0.042, not 1000x: slow at the first full window
+        (0.9, 7, 35),  # measured every 7 steps: the first measurement 30 or more steps on
+    ],
+)
+def test_a_paced_driver_stops_a_run_that_is_too_slow(falls, every, stops_at):
+    from solvers.driver import Driver
+
+    p = problems.get("paper1d", n=15)
+    drv = Driver(p, make_settings(p, rtol=1e-12, maxiter=200), method="x", pace=(30, 1e3))
+    it = 0
+    while not drv.test(it, falls**it if it % every == 0 else None):
+        it += 1
+    if stops_at is None:
+        assert drv.reason == "converged" and not drv.slow
+    else:
+        assert drv.slow and drv.reason == "callback" and drv.iterations == stops_at
+        assert "fell less than 1000x in the last 30 iterations" in drv.message

@@ -140,6 +140,23 @@ def test_neural_fgmres_that_stops_early_says_how_well_its_network_learned():
     assert f"training loss ended at {r.info['final_loss']:.2g}" in r.message
 
 
+def test_a_slow_neural_fgmres_hands_over_to_mg_gmres_and_says_so():
+    p = problems.get("helmholtz2d", n=127, k=40.3, rhs="constant")
+    r = hybrid.solve(p, "neural-fgmres", rtol=1e-8, slow_window=10, train_steps=20)
+    assert r.converged and p.relative_residual(r.u) <= 1e-8
+    switch = r.info["handover_iteration"]
+    assert switch >= 10 and [e["iteration"] for e in r.history.events] == [switch]
+    assert r.history.events[0]["label"] == "fallback:mg-gmres"
+    assert f"at iteration {switch} neural-fgmres had cut the residual less than 10x" in r.message
+    assert "training loss ended at" in r.message
+    # without the hand-over the learned cycle is far from done at that many steps
+    alone = hybrid.solve(
+        p, "neural-fgmres", rtol=1e-8, slow_window=0, train_steps=20, maxiter=r.iterations
+    )
+    assert not alone.converged and "handover_iteration" not in alone.info
+    assert alone.relative_residual > 100 * r.relative_residual
+
+
 def test_mg_gmres_coarsest_grid_follows_the_kh_rule():
     p = problems.get("helmholtz2d", n=127, k=20.3)
     r = solvers.solve(p, "mg-gmres", kh_max=0.5)
