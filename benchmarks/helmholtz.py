@@ -207,7 +207,7 @@ def figure(cases, path):
             continue
         for i, (label, _, _) in enumerate(METHODS):
             colour = plt.cm.tab10(i)  # one colour per method in every panel
-            ks, its, secs, ok = [], [], [], []
+            ks, its, secs, ok, handed = [], [], [], [], []
             for c in sel:
                 row = next(
                     (r for r in c["rows"] if r["method"] == label and "error" not in r), None
@@ -217,7 +217,8 @@ def figure(cases, path):
                 ks.append(c["k"])
                 its.append(row["iterations"])
                 secs.append(row["seconds"])
-                ok.append(row["converged"])
+                ok.append(row["converged"] and row.get("handover_iteration") is None)
+                handed.append(row["converged"] and row.get("handover_iteration") is not None)
             if not ks:
                 continue
             for ax, ys in ((axes[0, col], its), (axes[1, col], secs)):
@@ -229,14 +230,24 @@ def figure(cases, path):
                     color=colour,
                 )
                 ax.plot(
-                    [k for k, o in zip(ks, ok, strict=True) if not o],
-                    [y for y, o in zip(ys, ok, strict=True) if not o],
+                    [k for k, h in zip(ks, handed, strict=True) if h],
+                    [y for y, h in zip(ys, handed, strict=True) if h],
+                    "s",
+                    color=colour,
+                    markerfacecolor="none",
+                    markersize=8,
+                )
+                failed = [not (o or h) for o, h in zip(ok, handed, strict=True)]
+                ax.plot(
+                    [k for k, f in zip(ks, failed, strict=True) if f],
+                    [y for y, f in zip(ys, failed, strict=True) if f],
                     "x",
                     color=colour,
                     markersize=9,
                 )
-        axes[0, col].set_title(f"{title}: iterations (x: did not converge)")
-        axes[1, col].set_title(f"{title}: seconds (x: did not converge)")
+        key = "x: did not converge; open square: after the hand-over to mg-gmres"
+        axes[0, col].set_title(f"{title}: iterations\n({key})", fontsize=10)
+        axes[1, col].set_title(f"{title}: seconds\n({key})", fontsize=10)
         for ax in axes[:, col]:
             ax.set_xscale("log")
             ax.set_yscale("log")

@@ -9,7 +9,10 @@ record is due). The driver owns everything else:
   (``||f - A u|| / ||f|| <= rtol``), ``diverged`` (the residual is not
   finite, or above ``divergence`` times its initial value), ``stagnated``
   (``stagnation`` measurements in a row without a 10% lower residual; off
-  unless asked for), and before each step the budget: ``maxiter``
+  unless asked for), too slow (``pace``: less than ``factor`` times lower than
+  ``window`` iterations earlier; reason ``callback`` with :attr:`Driver.slow`
+  set, for a method that then hands over; off unless asked for), and before
+  each step the budget: ``maxiter``
   (``settings.maxiter``, else the method's own cap) and ``max_seconds``
   (solver time, records excluded);
 * the history: it records at the recorder's cadence (whose overhead rule
