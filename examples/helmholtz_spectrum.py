@@ -59,8 +59,8 @@ def main(argv=None) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True, constrained_layout=True)
     for ax, its, title in (
-        (axes[0], jac_it, f"weighted Jacobi: {jac.message.split(';')[0][:60] or 'converged'}"),
-        (axes[1], hyb_it, f"neural-fgmres: converged={hyb.converged} in {hyb.iterations} its"),
+        (axes[0], jac_it, f"weighted Jacobi: {jac.stop_reason} after {jac.iterations} sweeps"),
+        (axes[1], hyb_it, f"neural-fgmres: {hyb.stop_reason} after {hyb.iterations} iterations"),
     ):
         colours = plt.cm.viridis(np.linspace(0, 1, len(its)))
         for (it, spectrum), colour in zip(its, colours, strict=True):
@@ -83,7 +83,7 @@ def main(argv=None) -> None:
 
     print(
         f"weighted Jacobi, {jac.iterations} sweeps: low band (|j| < k/pi) residual"
-        f" x{growth(low):.2e}, high band x{growth(~low):.2e} ({jac.message[:60]})"
+        f" x{growth(low):.2e}, high band x{growth(~low):.2e} ({jac.stop_reason})"
     )
     final = hyb_it[-1][1]
     print(
