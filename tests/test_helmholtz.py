@@ -270,6 +270,13 @@ def test_the_comparison_table_names_divergence():
         for line in table(compare(p, ["jacobi", "direct"], errors=False)).splitlines()[2:]
     }
     assert rows == {"jacobi": "diverged", "direct": "converged"}
+    # a neural method that handed over says so, with the iteration
+    p = problems.get("helmholtz2d", n=127, k=40.3, rhs="constant")
+    options = {"slow_window": 10, "train_steps": 20}
+    results = compare(p, [("neural-fgmres", options), "mg-gmres"], errors=False)
+    switch = results[0].info["handover_iteration"]
+    states = [line.split()[1] for line in table(results).splitlines()[2:]]
+    assert states == [f"converged:mg-gmres-from-{switch}", "converged"]
 
 
 def test_the_learned_space_evaluates_on_any_grid_and_spans_its_q_on_its_own():

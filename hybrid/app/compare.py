@@ -282,11 +282,16 @@ def _fmt(value, spec: str = ".2e") -> str:
 
 def _state(r) -> str:
     """The table's state column: converged, interrupted, budget (maxiter or
-    max_seconds) or the stop reason (diverged, stagnated, breakdown, ...)."""
+    max_seconds) or the stop reason (diverged, stagnated, breakdown, ...). A run
+    that handed over to ``mg-gmres``'s cycle (a neural Helmholtz method too slow
+    on its own) says from which iteration that cycle did the work."""
     if r.interrupted:
         return "interrupted"
+    handover = next(
+        (e["iteration"] for e in r.history.events if e["label"] == "fallback:mg-gmres"), None
+    )
     if r.converged:
-        return "converged"
+        return "converged" if handover is None else f"converged:mg-gmres-from-{handover}"
     return "budget" if r.stop_reason in ("maxiter", "max_seconds", "") else r.stop_reason
 
 
