@@ -83,38 +83,12 @@ def ring_modes(p, m: int) -> np.ndarray:
     )
 
 
-def ring_trained(p, seed: int) -> tuple[np.ndarray, dict]:
-    """The ring-trained network's features on ``p``'s grid, and its training record."""
-    n = min((p.shape[0] - 1) // 2, 127)
-    train = problems.get("helmholtz2d", n=n, k=p.wavenumber, rhs="constant")
+def network(p, op, rhs, steps: int, seed: int, loss: str = "residual"):
+    """The network of ``neural-fgmres`` (its width and Fourier features), trained on ``op``
+    with ``loss``; returns its features on ``p``'s grid and the training record."""
     learned = LearnedSpace(
-        train.operator,
-        None,
-        p.grid.lower,
-        p.grid.upper,
-        width=WIDTH,
-        fourier=64,
-        steps=RING_STEPS,
-        lr=1e-2,
-        seed=seed,
-        loss="ring",
-    )
-    mu = problems.operators.constant_eigenvalues(train.shape, train.grid.h).ravel()
-    ideal = np.sort((mu - p.wavenumber**2) ** 2)[: WIDTH + 1].mean() / p.wavenumber**4
-    info = {"train_grid": n, "train_seconds": learned.seconds, "loss": learned.loss[-1]}
-    return learned.features(p.grid), {**info, "ideal_loss": float(ideal)}
-
-
-def space(p, mg, kind: str, seed: int) -> tuple[np.ndarray, dict]:
-    """Columns spanning the deflation space ``kind`` on ``p``'s (fine) grid."""
-    if kind == "ring":
-        return ring_modes(p, WIDTH + 1), {}
-    if kind == "ring-trained":
-        return ring_trained(p, seed)
-    steps = 100 if kind == "learned" else 1
-    learned = LearnedSpace(
-        mg.levels[-1],
-        _restrict_to(mg, p.f),
+        op,
+        rhs,
         p.grid.lower,
         p.grid.upper,
         width=WIDTH,
@@ -122,8 +96,25 @@ def space(p, mg, kind: str, seed: int) -> tuple[np.ndarray, dict]:
         steps=steps,
         lr=1e-2,
         seed=seed,
+        loss=loss,
     )
-    return learned.features(p.grid), {"train_seconds": learned.seconds, "loss": learned.loss[-1]}
+    info = {"train_seconds": learned.seconds, "loss": learned.loss[-1]}
+    return learned.features(p.grid), info
+
+
+def space(p, mg, kind: str, seed: int) -> tuple[np.ndarray, dict]:
+    """Columns spanning the deflation space ``kind`` on ``p``'s (fine) grid."""
+    if kind == "ring":
+        return ring_modes(p, WIDTH + 1), {}
+    if kind == "ring-trained":  # on a grid of (n - 1) / 2 points, at most 127
+        n = min((p.shape[0] - 1) // 2, 127)
+        train = problems.get("helmholtz2d", n=n, k=p.wavenumber, rhs="constant")
+        phi, info = network(p, train.operator, None, RING_STEPS, seed, loss="ring")
+        mu = problems.operators.constant_eigenvalues(train.shape, train.grid.h).ravel()
+        ideal = np.sort((mu - p.wavenumber**2) ** 2)[: WIDTH + 1].mean() / p.wavenumber**4
+        return phi, {**info, "train_grid": n, "ideal_loss": float(ideal)}
+    steps = 100 if kind == "learned" else 1
+    return network(p, mg.levels[-1], _restrict_to(mg, p.f), steps, seed)
 
 
 def run(p, kind: str, seed: int = 0) -> dict:
