@@ -54,7 +54,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import problems  # noqa: E402
 from hybrid.helmholtz import LearnedSpace, _restrict_to  # noqa: E402
 from hybrid.neural_basis import import_torch  # noqa: E402
-from solvers.indefinite import SparseLU, resolving_multigrid, run_krylov  # noqa: E402
+from solvers.indefinite import mg_gmres_cycle, run_krylov  # noqa: E402
 from solvers.registry import make_settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -120,8 +120,7 @@ def space(p, mg, kind: str, seed: int) -> tuple[np.ndarray, dict]:
 def run(p, kind: str, seed: int = 0) -> dict:
     op = p.operator
     t0 = time.perf_counter()
-    mg = resolving_multigrid(op, KH_MAX, 2)
-    mg.set_coarse_solve(SparseLU(mg.levels[-1]))
+    mg = mg_gmres_cycle(op, KH_MAX, 2)
     info: dict = {"coarsest": "x".join(map(str, mg.levels[-1].shape))}
     precondition = mg.precondition
     if kind != "none":

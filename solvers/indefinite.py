@@ -292,6 +292,14 @@ def resolving_multigrid(operator, kh_max: float, sweeps: int) -> Multigrid:
     )
 
 
+def mg_gmres_cycle(operator, kh_max: float, sweeps: int) -> Multigrid:
+    """``mg-gmres``'s preconditioner: :func:`resolving_multigrid` with an LU
+    (:class:`SparseLU`) on its coarsest grid."""
+    mg = resolving_multigrid(operator, kh_max, sweeps)
+    mg.set_coarse_solve(SparseLU(mg.levels[-1]))
+    return mg
+
+
 class SparseLU:
     """``e = A_c^{-1} r`` by SuperLU (any nonsingular operator; no dense Cholesky attempt)."""
 
@@ -319,10 +327,9 @@ def continue_with_mg_gmres(problem, settings, recorder, u, iteration, name, maxi
     """
     recorder.mark("fallback:mg-gmres", iteration)
     t0 = time.perf_counter()
-    mg = resolving_multigrid(
+    mg = mg_gmres_cycle(
         problem.operator, MG_OPTIONS["kh_max"].default, MG_OPTIONS["sweeps"].default
     )
-    mg.set_coarse_solve(SparseLU(mg.levels[-1]))
     recorder.overhead += min(mg.warm_seconds, time.perf_counter() - t0)
     restart = MG_OPTIONS["restart"].default
     drv = driver(problem, settings, name, restart, recorder=recorder, default_maxiter=maxiter)
@@ -486,8 +493,7 @@ def minres(problem, settings):
 def mg_gmres(problem, settings, **options):
     options = MG_OPTIONS.resolve(options, "method 'mg-gmres'")
     t0 = time.perf_counter()
-    mg = resolving_multigrid(problem.operator, options["kh_max"], options["sweeps"])
-    mg.set_coarse_solve(SparseLU(mg.levels[-1]))
+    mg = mg_gmres_cycle(problem.operator, options["kh_max"], options["sweeps"])
     setup = time.perf_counter() - t0 - mg.warm_seconds
     return run_krylov("mg-gmres", problem, settings, mg.precondition, setup, options, mg.info())
 
