@@ -107,7 +107,7 @@ from problems.parameters import (
     path,
 )
 from solvers.driver import Driver
-from solvers.indefinite import MG_OPTIONS, SLOW_FACTOR, continue_with_mg_gmres, handover_note
+from solvers.indefinite import MG_OPTIONS, SLOW_FACTOR, continue_with_mg_gmres
 from solvers.multigrid import Multigrid
 from solvers.multigrid.hierarchy import build_levels, resample_operator
 from solvers.multigrid.transfer import transfer
@@ -120,6 +120,8 @@ COARSE = ("network", "direct")
 #: Krylov steps without a 10% lower residual that count as stagnation (CG with a
 #: relaxation-only preconditioner plateaus for dozens of steps at high contrast).
 STAGNATION_WINDOW = 200
+#: The slow run, as the hand-over message names it.
+SLOW_WHAT = "the HINTS-preconditioned flexible GMRES"
 #: Fine-grid sweeps per step of the resolving fallback (mg-gmres's V-cycle).
 FALLBACK_SWEEPS = 2 * MG_OPTIONS["sweeps"].default
 #: Iterations when ``maxiter`` is not given.
@@ -740,11 +742,9 @@ def hints(problem, settings, **options):
 
         s["handover"](drv, u, hc.precondition, iteration=it, on_step=count)
         if drv.slow:
-            notes.append(handover_note(drv, "the HINTS-preconditioned flexible GMRES"))
             switch = drv.iterations
-            drv = continue_with_mg_gmres(
-                problem, settings, rec, u, switch, "hints", switch + MAXITER["hints-krylov"]
-            )
+            drv, note = continue_with_mg_gmres(drv, u, SLOW_WHAT, switch + MAXITER["hints-krylov"])
+            notes.append(note)
             s["sweeps"] += FALLBACK_SWEEPS * (drv.iterations - switch)
     drv.message = "; ".join(m for m in (drv.message, *notes) if m)
     info = _info(hc, model, s["sweeps"], setup, list(rec.events), s["stalled"])
@@ -793,11 +793,9 @@ def hints_krylov(problem, settings, **options):
         notes.append("the operator stalled; the preconditioner continued without it")
     sweeps = state["applications"] * hc.sweeps_per_cycle
     if drv.slow:
-        notes.append(handover_note(drv, "the HINTS-preconditioned flexible GMRES"))
         switch = drv.iterations
-        drv = continue_with_mg_gmres(
-            problem, settings, rec, u, switch, "hints-krylov", switch + MAXITER["hints-krylov"]
-        )
+        drv, note = continue_with_mg_gmres(drv, u, SLOW_WHAT, switch + MAXITER["hints-krylov"])
+        notes.append(note)
         sweeps += FALLBACK_SWEEPS * (drv.iterations - switch)
     drv.message = "; ".join(m for m in (drv.message, *notes) if m)
     info = _info(hc, model, sweeps, setup, list(rec.events), state["stalled"])

@@ -315,16 +315,28 @@ class SparseLU:
 SLOW_FACTOR = 10.0
 
 
-def continue_with_mg_gmres(problem, settings, recorder, u, iteration, name, maxiter):
-    """Flexible GMRES from ``u`` (updated in place) preconditioned by ``mg-gmres``'s
-    default V-cycle: what a paced method (``slow_window``: a neural hybrid on an
-    indefinite problem) continues with when it is too slow.
+def continue_with_mg_gmres(slow: Driver, u, what: str, budget: int) -> tuple[Driver, str]:
+    """Continue the run that the paced driver ``slow`` stopped as too slow: flexible
+    GMRES from ``u`` (updated in place) preconditioned by ``mg-gmres``'s default V-cycle.
 
-    The same history, budget and clock (the cycle's kernel compilation is kept off
-    it, as in every set-up); a ``fallback:mg-gmres`` event marks the hand-over.
-    ``maxiter`` caps the continuation when ``settings.maxiter`` does not. Returns its
-    driver (``reason``, ``message``, ``iterations``).
+    The same problem, settings, history and clock (the cycle's kernel compilation is
+    kept off the clock, as in every set-up); a ``fallback:mg-gmres`` event marks the
+    hand-over at ``slow.iterations``. ``budget`` caps the continuation's iteration
+    count when ``settings.maxiter`` does not. Returns the continuation's driver
+    (``reason``, ``message``, ``iterations``) and the message part that says when and
+    why ``what`` (the slow method, for the message) handed over.
     """
+    problem, settings, recorder, iteration = (
+        slow.problem,
+        slow.settings,
+        slow.recorder,
+        slow.iterations,
+    )
+    window, factor = slow.pace
+    note = (
+        f"at iteration {iteration} {what} had cut the residual less than {factor:g}x in"
+        f" {window} steps; mg-gmres's V-cycle (k H <= 0.5, LU there) preconditioned the rest"
+    )
     recorder.mark("fallback:mg-gmres", iteration)
     t0 = time.perf_counter()
     mg = mg_gmres_cycle(
@@ -332,7 +344,7 @@ def continue_with_mg_gmres(problem, settings, recorder, u, iteration, name, maxi
     )
     recorder.overhead += min(mg.warm_seconds, time.perf_counter() - t0)
     restart = MG_OPTIONS["restart"].default
-    drv = driver(problem, settings, name, restart, recorder=recorder, default_maxiter=maxiter)
+    drv = driver(problem, settings, slow.method, restart, recorder=recorder, default_maxiter=budget)
     u[...] = fgmres(
         problem,
         settings,
@@ -343,16 +355,7 @@ def continue_with_mg_gmres(problem, settings, recorder, u, iteration, name, maxi
         record_start=False,
         iteration=iteration,
     )
-    return drv
-
-
-def handover_note(drv, what: str) -> str:
-    """The message part that says when and why a paced run handed over."""
-    window, factor = drv.pace
-    return (
-        f"at iteration {drv.iterations} {what} had cut the residual less than {factor:g}x in"
-        f" {window} steps; mg-gmres's V-cycle (k H <= 0.5, LU there) preconditioned the rest"
-    )
+    return drv, note
 
 
 #: ``restart``: the options every GMRES method shares.
@@ -413,11 +416,8 @@ def run_krylov(
     )
     info = {**info, "setup_seconds": setup, "points_per_wavelength": problem.points_per_wavelength}
     if drv.slow:
-        note = handover_note(drv, name)
         switch = info["handover_iteration"] = drv.iterations
-        drv = continue_with_mg_gmres(
-            problem, settings, drv.recorder, u, switch, name, switch + MAXITER
-        )
+        drv, note = continue_with_mg_gmres(drv, u, name, switch + MAXITER)
         drv.message = f"{drv.message}; {note}"
     return drv.result(u, options, info=info)
 
