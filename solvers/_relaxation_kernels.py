@@ -595,6 +595,109 @@ chebyshev_2d = _make_chebyshev_2d(parallel=False)
 chebyshev_2d_parallel = _make_chebyshev_2d(parallel=True)
 
 
+# -- Chebyshev of degree 2 in one pass (temporal blocking) ----------------------------
+# Two separate steps stream the grid twice and write and read a second iterate
+# (about 52 bytes per point in float32 with variable coefficients); fused, each row
+# of f and the coefficients is read once and the intermediate iterate y lives in
+# three row buffers (about 24 bytes per point). Row i of the second step needs y
+# in rows i - 1 .. i + 1, so y runs one row ahead of the update of u. Each block of
+# rows also needs the *old* u in the two rows beyond each of its edges, which the
+# neighbouring block overwrites: they are copied to ``work[b, 4:8]`` first.
+@jit
+def _u_row(u, halo, zeros, k, lo, hi):
+    """Old row ``k`` of ``u`` for the block ``[lo, hi)``: from ``halo`` outside it."""
+    if k < 0 or k >= u.shape[0]:
+        return zeros
+    if k < lo:
+        return halo[k - lo + 2]  # halo rows 0, 1: old u[lo - 2], u[lo - 1]
+    if k >= hi:
+        return halo[k - hi + 2]  # halo rows 2, 3: old u[hi], u[hi + 1]
+    return u[k]
+
+
+@jit
+def _first_step_row(y, tmp, u, rhs, ax, ay, dinv, ihx2, ihy2, a0, variable, halo, zeros, k, lo, hi):
+    """Row ``k`` of ``y = u + a0 (J(u) - u)`` (the first Chebyshev step) into ``y``."""
+    cur = _u_row(u, halo, zeros, k, lo, hi)
+    up = _u_row(u, halo, zeros, k - 1, lo, hi)
+    down = _u_row(u, halo, zeros, k + 1, lo, hi)
+    _jacobi_row(tmp, up, cur, down, rhs[k], ax, ay, dinv, k, ihx2, ihy2, 1.0, variable)
+    for j in range(cur.shape[0]):
+        y[j] = cur[j] + a0 * (tmp[j] - cur[j])
+
+
+@jit
+def _chebyshev2_block(u, rhs, ax, ay, dinv, ihx2, ihy2, a0, c1, c2, variable, work, zeros, b, nb):
+    """Rows of block ``b`` of the degree-2 Chebyshev polynomial, in place on ``u``.
+
+    ``work[b]`` holds 8 rows: ``y`` of row ``k`` in row ``k % 3``, the Jacobi row
+    buffer (row 3) and the four halo rows of old ``u`` (rows 4-7). ``zeros`` must be
+    a writable row of zeros (numba types read-only arrays apart).
+    """
+    nx = u.shape[0]
+    lo, hi = b * nx // nb, (b + 1) * nx // nb
+    w = work[b]
+    tmp = w[3]
+    halo = w[4:8]
+    for k in range(max(lo - 1, 0), lo + 1):
+        _first_step_row(
+            w[k % 3], tmp, u, rhs, ax, ay, dinv, ihx2, ihy2, a0, variable, halo, zeros, k, lo, hi
+        )
+    for i in range(lo, hi):
+        if i + 1 < nx:  # y one row ahead: it reads old u in rows i .. i + 2
+            _first_step_row(
+                w[(i + 1) % 3],
+                tmp,
+                u,
+                rhs,
+                ax,
+                ay,
+                dinv,
+                ihx2,
+                ihy2,
+                a0,
+                variable,
+                halo,
+                zeros,
+                i + 1,
+                lo,
+                hi,
+            )
+        up = w[(i - 1) % 3] if i > 0 else zeros
+        down = w[(i + 1) % 3] if i + 1 < nx else zeros
+        cur = w[i % 3]
+        _jacobi_row(tmp, up, cur, down, rhs[i], ax, ay, dinv, i, ihx2, ihy2, 1.0, variable)
+        out = u[i]
+        for j in range(cur.shape[0]):
+            out[j] = cur[j] + c1 * (cur[j] - out[j]) + c2 * (tmp[j] - cur[j])
+
+
+def _make_chebyshev2_2d(parallel):
+    loop = prange if parallel else range
+
+    def chebyshev2_2d(u, rhs, ax, ay, dinv, ihx2, ihy2, a0, c1, c2, variable, work, zeros):
+        """The degree-2 Chebyshev polynomial in one pass, in place: ``y = u + a0 (J(u) -
+        u)``, then ``u <- y + c1 (y - u) + c2 (J(y) - y)``; the same operations as two
+        calls of :func:`chebyshev_2d`, so the same numbers. ``work``: ``(nb, 8, ny)``."""
+        nx = u.shape[0]
+        nb = work.shape[0]
+        for b in range(nb):  # the old rows beyond each block's edges, before any is written
+            lo, hi = b * nx // nb, (b + 1) * nx // nb
+            for q, k in enumerate((lo - 2, lo - 1, hi, hi + 1)):
+                if 0 <= k < nx:
+                    work[b, 4 + q] = u[k]
+        for b in loop(nb):
+            _chebyshev2_block(
+                u, rhs, ax, ay, dinv, ihx2, ihy2, a0, c1, c2, variable, work, zeros, b, nb
+            )
+
+    return jit(chebyshev2_2d, parallel=parallel)
+
+
+chebyshev2_2d = _make_chebyshev2_2d(parallel=False)
+chebyshev2_2d_parallel = _make_chebyshev2_2d(parallel=True)
+
+
 @jit
 def chebyshev_1d(xo, x, rhs, ax, dinv, scale, ih2, c1, c2, flags):
     """One step ``xo <- x + c1 (x - xo) + c2 s D^{-1} (f - A x)`` in 1D (see 2D)."""

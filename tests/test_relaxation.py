@@ -483,3 +483,36 @@ def test_compiling_the_kernels_is_off_the_clock(monkeypatch, method, slow_first_
     r = solvers.solve(problems.get("modes2d", n=31), method, rtol=0, maxiter=20)
     assert len(calls) >= 2 and r.iterations == 20
     assert r.seconds < CLOCK_JUMP, r.seconds
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("variable", [False, True])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (5, 4), (17, 9), (40, 33)])
+def test_one_pass_chebyshev_of_degree_2_is_its_two_steps_bit_for_bit(shape, variable, dtype, rng):
+    """The fused kernel on 1-4 blocks of rows (the halo rows between blocks) against
+    two calls of the one-step kernel: the same operations, so the same numbers."""
+    from solvers import _relaxation_kernels as k
+
+    nx, ny = shape
+    u0, f = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    if variable:
+        ax = rng.uniform(1, 3, (nx + 1, ny)).astype(dtype)
+        ay = rng.uniform(1, 3, (nx, ny + 1)).astype(dtype)
+        dinv = (1 / rng.uniform(4, 12, shape)).astype(dtype)
+    else:
+        ax, ay, dinv = (np.full((1, 1), v, dtype) for v in (1.0, 1.0, 0.125))
+    a0, c1, c2 = 0.8, 0.22, 0.97
+    expect, other = u0.copy(), np.zeros_like(u0)
+    work = np.zeros((2, ny), dtype)
+    k.chebyshev_2d(
+        other, expect, f, ax, ay, dinv, dinv, 2.0, 3.0, 0.0, a0, (variable, False, True), work
+    )
+    k.chebyshev_2d(
+        expect, other, f, ax, ay, dinv, dinv, 2.0, 3.0, c1, c2, (variable, False, False), work
+    )
+    for nb in range(1, min(nx, 4) + 1):
+        for kernel in (k.chebyshev2_2d, k.chebyshev2_2d_parallel):
+            u = u0.copy()
+            scratch = np.zeros((nb, 8, ny), dtype)
+            kernel(u, f, ax, ay, dinv, 2.0, 3.0, a0, c1, c2, variable, scratch, np.zeros(ny, dtype))
+            np.testing.assert_array_equal(u, expect, err_msg=f"{nb} blocks")
