@@ -89,15 +89,26 @@ class Operator:
         """Matrix-free ``A u`` (numba), ``u`` of shape ``shape``."""
         if out is None:
             out = np.empty_like(u, dtype=np.float64)
-        if self.dim == 1:
-            _apply_1d(self.faces[0], self.c, 1.0 / self.h[0] ** 2, u, out)
-        elif u.size >= PARALLEL_THRESHOLD:
-            _apply_2d_parallel(
-                *self.faces, self.c, 1.0 / self.h[0] ** 2, 1.0 / self.h[1] ** 2, u, out
-            )
-        else:
-            _apply_2d(*self.faces, self.c, 1.0 / self.h[0] ** 2, 1.0 / self.h[1] ** 2, u, out)
+        self._apply(u, out)
         return out
+
+    def apply_dot(self, u: np.ndarray, out: np.ndarray) -> float:
+        """``out = A u`` and return ``u^T A u``, in one pass (CG's ``p^T A p``).
+
+        >>> import problems
+        >>> op = problems.get("varcoef2d", n=15).operator
+        >>> u = np.linspace(0, 1, 225).reshape(15, 15)
+        >>> out = np.empty_like(u)
+        >>> bool(np.isclose(op.apply_dot(u, out), np.vdot(u, op.apply(u))))
+        True
+        """
+        return self._apply(u, out)
+
+    def _apply(self, u, out) -> float:
+        if self.dim == 1:
+            return _apply_1d(self.faces[0], self.c, 1.0 / self.h[0] ** 2, u, out)
+        kernel = _apply_2d_parallel if u.size >= PARALLEL_THRESHOLD else _apply_2d
+        return kernel(*self.faces, self.c, 1.0 / self.h[0] ** 2, 1.0 / self.h[1] ** 2, u, out)
 
     def matrix(self) -> sp.csr_matrix:
         """``A`` as a scipy.sparse CSR matrix of size ``N x N`` (C order of ``shape``)."""
@@ -132,30 +143,42 @@ def _diagonal_2d(ax, ay, c, ihx2, ihy2, out):
 
 @jit
 def _apply_1d(ax, c, inv_h2, u, out):
+    """``out = A u``; returns ``u^T A u``."""
     n = u.shape[0]
+    s = 0.0
     for i in range(n):
         left = u[i - 1] if i > 0 else 0.0
         right = u[i + 1] if i < n - 1 else 0.0
-        out[i] = (ax[i] * (u[i] - left) - ax[i + 1] * (right - u[i])) * inv_h2 + c[i] * u[i]
+        v = (ax[i] * (u[i] - left) - ax[i + 1] * (right - u[i])) * inv_h2 + c[i] * u[i]
+        out[i] = v
+        s += u[i] * v
+    return s
 
 
 def _make_apply_2d(parallel):
     loop = prange if parallel else range
 
     def apply(ax, ay, c, inv_hx2, inv_hy2, u, out):
+        """``out = A u``; returns ``u^T A u`` (summed by rows)."""
         nx, ny = u.shape
+        s = 0.0
         for i in loop(nx):
+            t = 0.0
             for j in range(ny):
                 uc = u[i, j]
                 west = u[i - 1, j] if i > 0 else 0.0
                 east = u[i + 1, j] if i < nx - 1 else 0.0
                 south = u[i, j - 1] if j > 0 else 0.0
                 north = u[i, j + 1] if j < ny - 1 else 0.0
-                out[i, j] = (
+                v = (
                     (ax[i, j] * (uc - west) - ax[i + 1, j] * (east - uc)) * inv_hx2
                     + (ay[i, j] * (uc - south) - ay[i, j + 1] * (north - uc)) * inv_hy2
                     + c[i, j] * uc
                 )
+                out[i, j] = v
+                t += uc * v
+            s += t
+        return s
 
     return jit(apply, parallel=parallel)
 

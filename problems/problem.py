@@ -277,6 +277,10 @@ class Problem:
         u = self._check_field(u)
         return self.operator.apply(u, out)
 
+    def apply_dot(self, u: np.ndarray, out: np.ndarray) -> float:
+        """``out = A u`` and return ``u^T A u`` in one pass (``out`` float64, C order)."""
+        return self.operator.apply_dot(self._check_field(u), out)
+
     def residual(self, u: np.ndarray) -> np.ndarray:
         """``f - A u``."""
         return self.f - self.apply(u)

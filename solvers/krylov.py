@@ -76,8 +76,9 @@ def compile_kernels(shape) -> None:
     a = np.zeros(math.prod(shape))
     update, direction, dot = _kernels(a.size)
     update(a, a.copy(), a.copy(), a.copy(), 0.0)
-    direction(a, a.copy(), 0.0)
-    dot(a, a)
+    for z in (a.copy(), a.astype(np.float32)):  # z from a float64 or float32 cycle
+        direction(a, z, 0.0)
+        dot(a, z)
 
 
 def pcg(
@@ -98,9 +99,16 @@ def pcg(
     the caller. The residual is updated recursively; convergence is confirmed
     on the true residual (and CG restarted from it if the two disagree).
     ``p^T A p <= 0`` stops the run as ``breakdown``.
+
+    ``problem`` needs ``shape``, ``apply(u, out)`` and ``residual(u)``; with an
+    ``apply_dot(u, out)`` (``A u`` and ``u^T A u`` in one pass) each step reads
+    the search direction once less. ``precondition(r)`` may return ``z`` in
+    float32 (a float32 multigrid cycle's own buffer, valid until its next call):
+    CG reads it as is, and its vectors stay float64.
     """
     u = np.zeros(problem.shape) if x0 is None else np.array(x0, dtype=np.float64)
     update, direction, dot = _kernels(u.size)
+    apply_dot = getattr(problem, "apply_dot", None)
     flat = u.reshape(-1)  # the kernels see flat views of the (contiguous) iterates
     f_norm = driver.f_norm
     r = problem.residual(u)
@@ -109,13 +117,16 @@ def pcg(
 
     def restart(r):
         z = np.ascontiguousarray(precondition(r))
-        state["d"] = z.copy()
+        state["d"] = z.astype(np.float64)  # a copy, float64 whatever z's precision
         state["rz"] = dot(r.reshape(-1), z.reshape(-1))
 
     def step(it, target):
         d = state["d"]
-        problem.apply(d, Ad)
-        dAd = dot(d.reshape(-1), Ad.reshape(-1))
+        if apply_dot is not None:  # A d and d^T A d in one pass
+            dAd = apply_dot(d, Ad)
+        else:
+            problem.apply(d, Ad)
+            dAd = dot(d.reshape(-1), Ad.reshape(-1))
         if dAd <= 0:
             driver.stop("breakdown", it, "p^T A p <= 0 (operator or preconditioner not SPD)")
             return it

@@ -193,14 +193,27 @@ def test_every_cycle_is_a_symmetric_positive_preconditioner(varcoef63, smoother,
     assert np.vdot(bx, x) > 0
 
 
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_the_in_place_preconditioner_is_the_cycle_in_its_own_precision(varcoef63, precision, rng):
+    # what mg-pcg's CG reads: the same numbers as precondition(), in the cycle's dtype
+    mg = Multigrid(varcoef63.operator, precision=precision)
+    r = rng.standard_normal(varcoef63.shape)
+    z = mg.cycle.precondition_in_place(r)
+    assert z.dtype == np.dtype(precision)
+    np.testing.assert_array_equal(z.astype(np.float64), mg.precondition(r))
+    assert mg.cycle.precondition_in_place(2 * r) is z  # its own buffer, reused
+
+
 def test_a_cycle_allocates_no_grid_arrays():
     p = problems.get("randcoef2d", n=255)
     for smoother in SMOOTHERS:
         mg = Multigrid(p.operator, smoother=smoother)
         r, z = p.residual(np.zeros(p.shape)), np.empty(p.shape)
         mg.precondition(r, z)  # plans, scratch and kernels exist from now on
+        mg.cycle.precondition_in_place(r)
         tracemalloc.start()
         mg.precondition(r, z)
+        mg.cycle.precondition_in_place(r)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         # nothing the size of a grid but the coarsest (the direct solve's small temporaries)

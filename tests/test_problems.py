@@ -76,6 +76,20 @@ def test_parallel_2d_apply_matches_sparse_matrix(rng):
     assert np.linalg.norm(p.apply(u) - expected) <= 1e-12 * np.linalg.norm(expected)
 
 
+@pytest.mark.parametrize(
+    ("name", "n"), [("varcoef1d", 40), ("helmholtz2d", 12), ("randcoef2d", (101, 90))]
+)
+def test_apply_dot_is_a_u_and_its_quadratic_form_from_the_sparse_matrix(name, n, rng):
+    # 1D, 2D with a shift c, and a grid above the prange threshold (a parallel sum)
+    p = problems.get(name, n=n)
+    u = rng.standard_normal(p.shape)
+    out = np.empty(p.shape)
+    Au = p.matrix() @ u.ravel()
+    quadratic = p.apply_dot(u, out)
+    assert np.linalg.norm(out.ravel() - Au) <= 1e-12 * np.linalg.norm(Au)
+    assert abs(quadratic - u.ravel() @ Au) <= 1e-12 * abs(u.ravel()) @ abs(Au)
+
+
 @pytest.mark.parametrize("name", problems.names())
 def test_matrix_is_symmetric_and_definite_as_reported(name):
     p = small(name)

@@ -125,6 +125,7 @@ class VCycle:
             np.zeros(op.shape, self.dtype) if k else None for op, k in zip(levels, own, strict=True)
         ]
         self._work = [self._restrict_work(op) for op in levels]
+        self._z = None  # precondition_in_place's result of a float64 cycle
 
     def _restrict_work(self, op):
         if op.dim != 2:
@@ -221,13 +222,27 @@ class VCycle:
                 out.fill(0.0)
             self._cycle(level, out, np.ascontiguousarray(r))
             return out
+        u = self._low_precision_cycle(level, r)
+        out = np.empty(r.shape) if out is None else out
+        np.copyto(out, u)
+        return out
+
+    def _low_precision_cycle(self, level, r):
+        """One cycle from zero on ``r`` cast to the cycle's dtype; returns its own iterate."""
         b, u = self._b[level], self._u[level]
         np.copyto(b, r, casting="same_kind")
         u.fill(0.0)
         self._cycle(level, u, b)
-        out = np.empty(r.shape) if out is None else out
-        np.copyto(out, u)
-        return out
+        return u
+
+    def precondition_in_place(self, r: np.ndarray) -> np.ndarray:
+        """``B r`` in the cycle's precision, in the cycle's own buffer: valid until the
+        next call (CG reads a float32 ``z`` as is; no float64 copy is written)."""
+        if self.dtype == np.float64:
+            if self._z is None:
+                self._z = np.zeros(r.shape)
+            return self._precondition(0, r, self._z)
+        return self._low_precision_cycle(0, r)
 
     def precondition(self, r: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``B r``: one cycle from zero (the symmetric preconditioner), float64.

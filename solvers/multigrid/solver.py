@@ -292,7 +292,6 @@ class Multigrid:
             return U, {"iterations": its, "converged": [w == "converged" for w in why]}
         U = np.empty_like(F)
         settings = SimpleNamespace(rtol=float(rtol), maxiter=maxiter, max_seconds=None)
-        z = np.empty(shape)
         problem = _OperatorSystem(self.levels[0])
         its, conv = [], []
         for k in range(F.shape[0]):
@@ -300,7 +299,7 @@ class Multigrid:
             drv = krylov.driver(
                 problem, settings, "mg-pcg", recorder=_NoHistory(np.linalg.norm(problem.f))
             )
-            U[k] = krylov.pcg(problem, settings, lambda r: self.precondition(r, z), drv)
+            U[k] = krylov.pcg(problem, settings, self.cycle.precondition_in_place, drv)
             its.append(drv.iterations)
             conv.append(drv.reason == "converged")
         return (U[0] if single else U), {"iterations": its, "converged": conv}
@@ -327,6 +326,9 @@ class _OperatorSystem:
 
     def apply(self, u, out=None):
         return self.op.apply(u, out)
+
+    def apply_dot(self, u, out):
+        return self.op.apply_dot(u, out)
 
     def residual(self, u):
         return self.f - self.op.apply(u)
@@ -401,9 +403,8 @@ def _solve(name, problem, settings, options):
     drv.record(0, u)
     drv.recorder.restart_clock(setup)  # the set-up (hierarchy, factorisation) is on the clock
     if name == "mg-pcg":
-        z = np.empty(problem.shape)  # the preconditioned residual, reused every step
         u = krylov.pcg(
-            problem, settings, lambda r: mg.precondition(r, z), drv, u, record_start=False
+            problem, settings, mg.cycle.precondition_in_place, drv, u, record_start=False
         )
     else:
         u = stationary(drv, u, lambda u, f: mg.cycle(f, u), record_start=False)
