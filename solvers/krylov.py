@@ -100,24 +100,35 @@ def pcg(
     on the true residual (and CG restarted from it if the two disagree).
     ``p^T A p <= 0`` stops the run as ``breakdown``.
 
-    ``problem`` needs ``shape``, ``apply(u, out)`` and ``residual(u)``; with an
+    ``problem`` needs ``shape``, ``f`` and ``apply(u, out)``; with an
     ``apply_dot(u, out)`` (``A u`` and ``u^T A u`` in one pass) each step reads
     the search direction once less. ``precondition(r)`` may return ``z`` in
     float32 (a float32 multigrid cycle's own buffer, valid until its next call):
-    CG reads it as is, and its vectors stay float64.
+    CG reads it as is, and its vectors stay float64. Besides the iterate, a run
+    allocates three grid vectors (the residual, ``A d`` and ``d``) and no more:
+    on large grids every fresh array costs its page faults.
     """
     u = np.zeros(problem.shape) if x0 is None else np.array(x0, dtype=np.float64)
     update, direction, dot = _kernels(u.size)
     apply_dot = getattr(problem, "apply_dot", None)
     flat = u.reshape(-1)  # the kernels see flat views of the (contiguous) iterates
     f_norm = driver.f_norm
-    r = problem.residual(u)
     Ad = np.empty_like(u)
+    r = np.empty_like(u)
     state = {}
 
-    def restart(r):
+    def true_residual():
+        """``r = f - A u``, in place (``Ad`` as scratch); returns ``||r||^2``."""
+        problem.apply(u, Ad)
+        np.subtract(problem.f, Ad, out=r)
+        return dot(r.reshape(-1), r.reshape(-1))
+
+    def restart():
         z = np.ascontiguousarray(precondition(r))
-        state["d"] = z.astype(np.float64)  # a copy, float64 whatever z's precision
+        if "d" in state:
+            np.copyto(state["d"], z)
+        else:
+            state["d"] = z.astype(np.float64)  # a copy, float64 whatever z's precision
         state["rz"] = dot(r.reshape(-1), z.reshape(-1))
 
     def step(it, target):
@@ -131,9 +142,9 @@ def pcg(
             driver.stop("breakdown", it, "p^T A p <= 0 (operator or preconditioner not SPD)")
             return it
         alpha = state["rz"] / dAd
-        state["rr"] = update(flat, state["r"].reshape(-1), d.reshape(-1), Ad.reshape(-1), alpha)
-        z = np.ascontiguousarray(precondition(state["r"]))
-        rz_new = dot(state["r"].reshape(-1), z.reshape(-1))
+        state["rr"] = update(flat, r.reshape(-1), d.reshape(-1), Ad.reshape(-1), alpha)
+        z = np.ascontiguousarray(precondition(r))
+        rz_new = dot(r.reshape(-1), z.reshape(-1))
         direction(d.reshape(-1), z.reshape(-1), rz_new / state["rz"])
         state["rz"] = rz_new
         return it + 1
@@ -143,16 +154,14 @@ def pcg(
         if rel <= settings.rtol:
             # The recursive residual drifts from the true one near rounding level:
             # confirm, else restart from the true residual.
-            state["r"] = problem.residual(u)
-            rel = float(np.linalg.norm(state["r"])) / f_norm
-            state["rr"] = rel * rel * f_norm * f_norm
+            state["rr"] = true_residual()
+            rel = math.sqrt(state["rr"]) / f_norm
             if rel > settings.rtol:
-                restart(state["r"])
-        return rel, state["r"]
+                restart()
+        return rel, r
 
-    state["r"] = r
-    state["rr"] = dot(r.reshape(-1), r.reshape(-1))
-    restart(r)
+    state["rr"] = true_residual()
+    restart()
     driver.run(u, step, measure, record_start=record_start)
     return u
 

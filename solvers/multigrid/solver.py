@@ -290,19 +290,23 @@ class Multigrid:
                 self._batch = batch.BatchPCG(self.cycle, F.shape[0])  # kept for the next batch
             U, its, why = batch.pcg(self.cycle, F, rtol=rtol, maxiter=maxiter, buffers=self._batch)
             return U, {"iterations": its, "converged": [w == "converged" for w in why]}
-        U = np.empty_like(F)
         settings = SimpleNamespace(rtol=float(rtol), maxiter=maxiter, max_seconds=None)
         problem = _OperatorSystem(self.levels[0])
+        # one right-hand side: CG's own iterate is returned, not copied (at 4095^2 a
+        # fresh array costs its page faults)
+        U = None if single else np.empty_like(F)
         its, conv = [], []
         for k in range(F.shape[0]):
             problem.f = np.ascontiguousarray(F[k])
             drv = krylov.driver(
                 problem, settings, "mg-pcg", recorder=_NoHistory(np.linalg.norm(problem.f))
             )
-            U[k] = krylov.pcg(problem, settings, self.cycle.precondition_in_place, drv)
+            u = krylov.pcg(problem, settings, self.cycle.precondition_in_place, drv)
+            if not single:
+                U[k] = u
             its.append(drv.iterations)
             conv.append(drv.reason == "converged")
-        return (U[0] if single else U), {"iterations": its, "converged": conv}
+        return (u if single else U), {"iterations": its, "converged": conv}
 
     @property
     def transfers(self):
