@@ -17,6 +17,8 @@ compact value):
 * a dict of scalars (``{"ratios": {"a_vs_b": 2.1}}``): a two-column table;
 * a dict of flat dicts (``{"rates": {"jacobi": {"median": 1.0}}}``): rows named
   by the outer keys;
+* deeper nesting: flattened into rows with dotted column names
+  (``first_run.total``), lists of scalars joined;
 * ``title``, ``notes``, ``date``, ``meta`` / ``machine``: shown above the tables;
 * keys starting with ``_``: raw data the script keeps for itself (e.g. to redraw
   a figure), not shown.
@@ -103,6 +105,50 @@ def _is_flat(d) -> bool:
     return isinstance(d, dict) and all(isinstance(v, SCALARS) for v in d.values())
 
 
+#: Flattened rows wider than this are split into one table per outer key.
+MAX_COLUMNS = 24
+
+
+def flatten(value, prefix: str = "") -> dict:
+    """A nested dict as one flat row: dotted keys, lists of scalars joined.
+
+    >>> flatten({"setup": 0.2, "first_run": {"total": 3.8, "its": 8}, "runs": [1, 2]})
+    {'setup': 0.2, 'first_run.total': 3.8, 'first_run.its': 8, 'runs': '1, 2'}
+    """
+    out = {}
+    for key, v in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(v, dict):
+            out.update(flatten(v, name + "."))
+        elif isinstance(v, list) and all(isinstance(x, SCALARS) for x in v):
+            out[name] = ", ".join(_cell(x) for x in v)
+        else:
+            out[name] = v
+    return out
+
+
+def _nested(heading: str, value) -> str | None:
+    """Tables for a nested dict or a list of nested dicts; None for anything else."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return heading + table([flatten(v) for v in value])
+    if isinstance(value, list) and all(isinstance(v, SCALARS) for v in value):
+        return heading + ", ".join(_cell(v) for v in value)
+    if not isinstance(value, dict) or not value:
+        return None
+    parts = []
+    rows = [{"": k, **flatten(v)} for k, v in value.items() if isinstance(v, dict)]
+    if rows and max(len(r) for r in rows) > MAX_COLUMNS:  # too wide: one table per entry
+        for k, v in value.items():
+            if isinstance(v, dict):
+                parts.append(_nested(f"*{k}*\n\n", v))
+    elif rows:
+        parts.append(table(rows))
+    rest = flatten({k: v for k, v in value.items() if not isinstance(v, dict)})
+    if rest:
+        parts.append(table([{"": k, "value": v} for k, v in rest.items()]))
+    return heading + "\n\n".join(parts)
+
+
 def table(rows: list[dict], first: str | None = None) -> str:
     """A markdown table of flat dict rows; columns are the union of keys, first seen first.
 
@@ -158,6 +204,8 @@ def render(name: str, data) -> str:
             out.append(heading + table([{"": k, **v} for k, v in value.items()]))
         elif isinstance(value, SCALARS):
             out.append(f"{key}: {_cell(value)}")
+        elif (nested := _nested(heading, value)) is not None:
+            out.append(nested)
         else:
             out.append(f"{heading}`{_cell(value)}`")
     return "\n\n".join(out)

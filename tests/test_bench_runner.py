@@ -49,7 +49,7 @@ def test_rows_render_as_a_markdown_table(run_all):
     assert "| sor | 1.00e-06 | - | 12 | a\\|b |" in lines
     assert "| sor_vs_jacobi | 12.5 |" in lines
     assert "| jacobi | 650 |" in lines
-    assert "**nested**" in text and '{"a":{"b":{"c":1}}}' in text
+    assert "**nested**" in text and "|  | b.c |" in text and "| a | 1 |" in text
     assert text.index("| method |") < text.index("**ratios**")  # rows first
     # a bare list of rows is a table too
     assert "| x |" in run_all.render("bare", [{"x": 1}])
@@ -92,3 +92,21 @@ def test_keys_starting_with_an_underscore_are_kept_out_of_the_tables(run_all):
     text = run_all.render("helmholtz", data)
     assert "| a | 3 |" in text and "extra: 2" in text
     assert "_cases" not in text and "nested" not in text
+
+
+def test_nested_results_render_as_tables_not_as_a_blob(run_all):
+    data = {
+        "large": {
+            "1023": {"solve": 0.1, "first_run": {"total": 0.15}},
+            "4095": {"solve": 2.0, "first_run": {"total": 3.8}},
+            "ratio": 20.0,
+        },
+        "runs": [1.5, 2.5],
+    }
+    md = run_all.render("multigrid-large", data)
+    assert "`{" not in md and "`[" not in md
+    assert "| 4095 | 2 | 3.8 |" in md  # a row per size, nested keys dotted
+    assert "first_run.total" in md and "| ratio | 20 |" in md and "1.5, 2.5" in md
+    wide = {"cases": {"a": {f"v{i}": {"s": i, "t": 2 * i} for i in range(20)}}}
+    md = run_all.render("wide", wide)  # 40 columns: one table per outer key instead
+    assert "*a*" in md and "| v19 | 19 | 38 |" in md
