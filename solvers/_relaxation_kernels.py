@@ -602,11 +602,14 @@ chebyshev_2d_parallel = _make_chebyshev_2d(parallel=True)
 # three row buffers (about 24 bytes per point). Row i of the second step needs y
 # in rows i - 1 .. i + 1, so y runs one row ahead of the update of u. Each block of
 # rows also needs the *old* u in the two rows beyond each of its edges, which the
-# neighbouring block overwrites: they are copied to ``work[b, 4:8]`` first.
+# neighbouring block overwrites: they are copied to ``work[b, 4:8]`` first. From a
+# zero iterate (``zero``: a multigrid cycle's pre-smoothing) u is never read.
 @jit
-def _u_row(u, halo, zeros, k, lo, hi):
-    """Old row ``k`` of ``u`` for the block ``[lo, hi)``: from ``halo`` outside it."""
-    if k < 0 or k >= u.shape[0]:
+def _u_row(u, halo, zeros, k, span):
+    """Old row ``k`` of ``u`` for the block ``span = (lo, hi, zero)``: from ``halo``
+    outside ``[lo, hi)``; ``zeros`` outside the grid or when ``zero``."""
+    lo, hi, zero = span
+    if zero or k < 0 or k >= u.shape[0]:
         return zeros
     if k < lo:
         return halo[k - lo + 2]  # halo rows 0, 1: old u[lo - 2], u[lo - 1]
@@ -616,80 +619,65 @@ def _u_row(u, halo, zeros, k, lo, hi):
 
 
 @jit
-def _first_step_row(y, tmp, u, rhs, ax, ay, dinv, ihx2, ihy2, a0, variable, halo, zeros, k, lo, hi):
+def _first_step_row(y, tmp, u, rhs, coef, a0, halo, zeros, k, span):
     """Row ``k`` of ``y = u + a0 (J(u) - u)`` (the first Chebyshev step) into ``y``."""
-    cur = _u_row(u, halo, zeros, k, lo, hi)
-    up = _u_row(u, halo, zeros, k - 1, lo, hi)
-    down = _u_row(u, halo, zeros, k + 1, lo, hi)
+    ax, ay, dinv, ihx2, ihy2, variable = coef
+    cur = _u_row(u, halo, zeros, k, span)
+    up = _u_row(u, halo, zeros, k - 1, span)
+    down = _u_row(u, halo, zeros, k + 1, span)
     _jacobi_row(tmp, up, cur, down, rhs[k], ax, ay, dinv, k, ihx2, ihy2, 1.0, variable)
     for j in range(cur.shape[0]):
         y[j] = cur[j] + a0 * (tmp[j] - cur[j])
 
 
 @jit
-def _chebyshev2_block(u, rhs, ax, ay, dinv, ihx2, ihy2, a0, c1, c2, variable, work, zeros, b, nb):
+def _chebyshev2_block(u, rhs, coef, a0, c1, c2, work, zeros, b, nb, zero):
     """Rows of block ``b`` of the degree-2 Chebyshev polynomial, in place on ``u``.
 
     ``work[b]`` holds 8 rows: ``y`` of row ``k`` in row ``k % 3``, the Jacobi row
     buffer (row 3) and the four halo rows of old ``u`` (rows 4-7). ``zeros`` must be
     a writable row of zeros (numba types read-only arrays apart).
     """
+    ax, ay, dinv, ihx2, ihy2, variable = coef
     nx = u.shape[0]
-    lo, hi = b * nx // nb, (b + 1) * nx // nb
+    span = (b * nx // nb, (b + 1) * nx // nb, zero)
+    lo, hi = span[0], span[1]
     w = work[b]
     tmp = w[3]
     halo = w[4:8]
     for k in range(max(lo - 1, 0), lo + 1):
-        _first_step_row(
-            w[k % 3], tmp, u, rhs, ax, ay, dinv, ihx2, ihy2, a0, variable, halo, zeros, k, lo, hi
-        )
+        _first_step_row(w[k % 3], tmp, u, rhs, coef, a0, halo, zeros, k, span)
     for i in range(lo, hi):
         if i + 1 < nx:  # y one row ahead: it reads old u in rows i .. i + 2
-            _first_step_row(
-                w[(i + 1) % 3],
-                tmp,
-                u,
-                rhs,
-                ax,
-                ay,
-                dinv,
-                ihx2,
-                ihy2,
-                a0,
-                variable,
-                halo,
-                zeros,
-                i + 1,
-                lo,
-                hi,
-            )
+            _first_step_row(w[(i + 1) % 3], tmp, u, rhs, coef, a0, halo, zeros, i + 1, span)
         up = w[(i - 1) % 3] if i > 0 else zeros
         down = w[(i + 1) % 3] if i + 1 < nx else zeros
         cur = w[i % 3]
         _jacobi_row(tmp, up, cur, down, rhs[i], ax, ay, dinv, i, ihx2, ihy2, 1.0, variable)
+        old = _u_row(u, halo, zeros, i, span)
         out = u[i]
         for j in range(cur.shape[0]):
-            out[j] = cur[j] + c1 * (cur[j] - out[j]) + c2 * (tmp[j] - cur[j])
+            out[j] = cur[j] + c1 * (cur[j] - old[j]) + c2 * (tmp[j] - cur[j])
 
 
 def _make_chebyshev2_2d(parallel):
     loop = prange if parallel else range
 
-    def chebyshev2_2d(u, rhs, ax, ay, dinv, ihx2, ihy2, a0, c1, c2, variable, work, zeros):
+    def chebyshev2_2d(u, rhs, ax, ay, dinv, ihx2, ihy2, a0, c1, c2, variable, work, zeros, zero):
         """The degree-2 Chebyshev polynomial in one pass, in place: ``y = u + a0 (J(u) -
         u)``, then ``u <- y + c1 (y - u) + c2 (J(y) - y)``; the same operations as two
-        calls of :func:`chebyshev_2d`, so the same numbers. ``work``: ``(nb, 8, ny)``."""
+        calls of :func:`chebyshev_2d`, so the same numbers. ``work``: ``(nb, 8, ny)``.
+        ``zero``: start from ``u = 0`` without reading ``u`` (its contents are ignored)."""
         nx = u.shape[0]
         nb = work.shape[0]
         for b in range(nb):  # the old rows beyond each block's edges, before any is written
             lo, hi = b * nx // nb, (b + 1) * nx // nb
             for q, k in enumerate((lo - 2, lo - 1, hi, hi + 1)):
-                if 0 <= k < nx:
+                if 0 <= k < nx and not zero:
                     work[b, 4 + q] = u[k]
+        coef = (ax, ay, dinv, ihx2, ihy2, variable)
         for b in loop(nb):
-            _chebyshev2_block(
-                u, rhs, ax, ay, dinv, ihx2, ihy2, a0, c1, c2, variable, work, zeros, b, nb
-            )
+            _chebyshev2_block(u, rhs, coef, a0, c1, c2, work, zeros, b, nb, zero)
 
     return jit(chebyshev2_2d, parallel=parallel)
 

@@ -510,11 +510,7 @@ def _two_iterate(plan: _Plan, u, rhs, steps, scale=None) -> None:
     scaled = scale is not None
     if plan.dim == 2 and len(steps) == 2 and not scaled and steps[0][0] == 0.0:
         # degree 2 in one pass over the grid: the same numbers, half the memory traffic
-        work, zeros = plan.chebyshev2_scratch()
-        (_, a0), (c1, c2) = steps
-        kern = _k.chebyshev2_2d_parallel if plan.parallel else _k.chebyshev2_2d
-        args = (plan.ax, plan.ay, plan.dinv, plan.ihx2, plan.ihy2)
-        kern(u, rhs, *args, a0, c1, c2, plan.variable, work, zeros)
+        _chebyshev2(plan, u, rhs, steps, zero=False)
         return
     other, work = plan.chebyshev_scratch()
     scale = plan.dinv if scale is None else scale
@@ -530,6 +526,26 @@ def _two_iterate(plan: _Plan, u, rhs, steps, scale=None) -> None:
         x, xo = xo, x
     if x is not u:
         np.copyto(u, x)
+
+
+def _chebyshev2(plan: _Plan, u, rhs, steps, zero: bool) -> None:
+    """The two steps of a degree-2 Chebyshev polynomial in one pass (2D); ``zero``:
+    from ``u = 0``, whatever ``u`` holds, without reading it."""
+    work, zeros = plan.chebyshev2_scratch()
+    (_, a0), (c1, c2) = steps
+    kern = _k.chebyshev2_2d_parallel if plan.parallel else _k.chebyshev2_2d
+    args = (plan.ax, plan.ay, plan.dinv, plan.ihx2, plan.ihy2)
+    kern(u, rhs, *args, a0, c1, c2, plan.variable, work, zeros, zero)
+
+
+def _sweep_from_zero(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: int):
+    """``u.fill(0)`` then :func:`_sweep`, without the fill or any read of ``u`` where
+    the kernel allows (Chebyshev of degree 2 in 2D: a cycle's pre-smoothing)."""
+    if kernel == "chebyshev" and sweeps == 2 and plan.dim == 2:
+        _chebyshev2(plan, u, rhs, chebyshev_coefficients(*plan.chebyshev_bounds(), 2), True)
+        return
+    u.fill(0.0)
+    _sweep(plan, kernel, u, rhs, omega, sweep, sweeps)
 
 
 def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: int) -> None:

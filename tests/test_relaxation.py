@@ -490,7 +490,8 @@ def test_compiling_the_kernels_is_off_the_clock(monkeypatch, method, slow_first_
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (5, 4), (17, 9), (40, 33)])
 def test_one_pass_chebyshev_of_degree_2_is_its_two_steps_bit_for_bit(shape, variable, dtype, rng):
     """The fused kernel on 1-4 blocks of rows (the halo rows between blocks) against
-    two calls of the one-step kernel: the same operations, so the same numbers."""
+    two calls of the one-step kernel: the same operations, so the same numbers; from
+    zero it never reads u (NaN there would show)."""
     from solvers import _relaxation_kernels as k
 
     nx, ny = shape
@@ -510,9 +511,22 @@ def test_one_pass_chebyshev_of_degree_2_is_its_two_steps_bit_for_bit(shape, vari
     k.chebyshev_2d(
         expect, other, f, ax, ay, dinv, dinv, 2.0, 3.0, c1, c2, (variable, False, False), work
     )
+    # from zero: the same two steps on u = 0, and the zero flag on garbage in u
+    from_zero, other = np.zeros_like(u0), np.zeros_like(u0)
+    k.chebyshev_2d(
+        other, from_zero, f, ax, ay, dinv, dinv, 2.0, 3.0, 0.0, a0, (variable, False, True), work
+    )
+    k.chebyshev_2d(
+        from_zero, other, f, ax, ay, dinv, dinv, 2.0, 3.0, c1, c2, (variable, False, False), work
+    )
     for nb in range(1, min(nx, 4) + 1):
         for kernel in (k.chebyshev2_2d, k.chebyshev2_2d_parallel):
-            u = u0.copy()
-            scratch = np.zeros((nb, 8, ny), dtype)
-            kernel(u, f, ax, ay, dinv, 2.0, 3.0, a0, c1, c2, variable, scratch, np.zeros(ny, dtype))
-            np.testing.assert_array_equal(u, expect, err_msg=f"{nb} blocks")
+            for zero, start, want in (
+                (False, u0, expect),
+                (True, np.full_like(u0, np.nan), from_zero),
+            ):
+                u = start.copy()
+                scratch = np.zeros((nb, 8, ny), dtype)
+                zeros = np.zeros(ny, dtype)
+                kernel(u, f, ax, ay, dinv, 2.0, 3.0, a0, c1, c2, variable, scratch, zeros, zero)
+                np.testing.assert_array_equal(u, want, err_msg=f"{nb} blocks, zero={zero}")

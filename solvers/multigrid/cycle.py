@@ -54,10 +54,14 @@ def gauss_seidel(op: Operator, u: np.ndarray, rhs: np.ndarray, sweeps: int, dire
 Smoother = Callable[[Operator, np.ndarray, np.ndarray, int, str], None]
 
 
-def smooth(plan, smoother: str, u: np.ndarray, b: np.ndarray, sweeps: int, direction: str):
+def smooth(plan, smoother: str, u, b, sweeps: int, direction: str, zero: bool = False):
     """The cycle's smoothing by name: ``sweeps`` sweeps (Chebyshev: its degree) of
-    ``smoother`` on ``u`` in place, with the level's plan (no checks, no allocation)."""
-    relaxation._sweep(plan, smoother, u, b, 1.0, direction, sweeps)
+    ``smoother`` on ``u`` in place, with the level's plan (no checks, no allocation);
+    ``zero``: from ``u = 0``, whatever ``u`` holds."""
+    if zero:
+        relaxation._sweep_from_zero(plan, smoother, u, b, 1.0, direction, sweeps)
+    else:
+        relaxation._sweep(plan, smoother, u, b, 1.0, direction, sweeps)
 
 
 def check_choice(name: str, value, choices) -> str:
@@ -135,11 +139,13 @@ class VCycle:
         return np.zeros((1 + 4 * nb, op.shape[1]), self.dtype)
 
     # -- the pieces -------------------------------------------------------------
-    def _smooth(self, level: int, u, b, direction: str) -> None:
+    def _smooth(self, level: int, u, b, direction: str, zero: bool = False) -> None:
         if not isinstance(self.smooth, str):
+            if zero:
+                u.fill(0.0)
             self.smooth(self.levels[level], u, b, self.sweeps, direction)
             return
-        smooth(self._plans[level], self.smooth, u, b, self.sweeps, direction)
+        smooth(self._plans[level], self.smooth, u, b, self.sweeps, direction, zero)
 
     def _residual_restrict(self, level: int, u, b, out) -> None:
         """``out = R (b - A u)`` between ``level`` and ``level + 1``."""
@@ -172,22 +178,22 @@ class VCycle:
         else:
             u += t.prolong(np.asarray(e, np.float64)).astype(u.dtype)
 
-    def _cycle(self, level: int, u, b) -> None:
-        """One cycle on ``A_level u = b`` in place (``u``, ``b`` in the cycle's dtype)."""
+    def _cycle(self, level: int, u, b, zero: bool = False) -> None:
+        """One cycle on ``A_level u = b`` in place (``u``, ``b`` in the cycle's dtype);
+        ``zero``: from ``u = 0``, whatever ``u`` holds (it is not read)."""
         if level == len(self.levels) - 1:
             e = self.coarse_solve(np.asarray(b, np.float64))
-            if not u.any():
+            if zero or not u.any():
                 u[...] = e
             else:
                 u += self.coarse_solve(
                     np.asarray(b, np.float64) - self.levels[level].apply(u.astype(np.float64))
                 )
             return
-        self._smooth(level, u, b, "forward")
+        self._smooth(level, u, b, "forward", zero)
         cb, cu = self._b[level + 1], self._u[level + 1]
         self._residual_restrict(level, u, b, cb)
-        cu.fill(0.0)
-        self._cycle(level + 1, cu, cb)
+        self._cycle(level + 1, cu, cb, zero=True)
         self._prolong_add(level, cu, u)
         self._smooth(level, u, b, "backward")
 
@@ -216,11 +222,8 @@ class VCycle:
 
     def _precondition(self, level, r, out):
         if self.dtype == np.float64:
-            if out is None:
-                out = np.zeros(r.shape)
-            else:
-                out.fill(0.0)
-            self._cycle(level, out, np.ascontiguousarray(r))
+            out = np.empty(r.shape) if out is None else out
+            self._cycle(level, out, np.ascontiguousarray(r), zero=True)
             return out
         u = self._low_precision_cycle(level, r)
         out = np.empty(r.shape) if out is None else out
@@ -231,8 +234,7 @@ class VCycle:
         """One cycle from zero on ``r`` cast to the cycle's dtype; returns its own iterate."""
         b, u = self._b[level], self._u[level]
         np.copyto(b, r, casting="same_kind")
-        u.fill(0.0)
-        self._cycle(level, u, b)
+        self._cycle(level, u, b, zero=True)
         return u
 
     def precondition_in_place(self, r: np.ndarray) -> np.ndarray:

@@ -64,10 +64,11 @@ STAGNATION = 10
 #: 0.085-0.090 s to solve (0.10-0.11 s with its set-up) on varcoef2d (contrast 19)
 #: and randcoef2d (contrast 100), in float32 and float64 alike (float32 was up to
 #: 1.3x faster in earlier runs and halves the cycle's memory); red-black V(1,1)
-#: 0.11-0.12 s; V(2,2) Gauss-Seidel 0.16-0.19 s. The float32 cycle gives the same CG iterations and the same
-#: attainable float64 accuracy (the residuals and CG stay float64; checked to the
-#: 1e-12 floor). Methods whose design is Gauss-Seidel (``hints``, ``mg-gmres``:
-#: Chebyshev's bounds assume a positive spectrum) pin their own smoother.
+#: 0.11-0.12 s; V(2,2) Gauss-Seidel 0.16-0.19 s. The float32 cycle gives the same
+#: CG iterations and the same attainable float64 accuracy (the residuals and CG
+#: stay float64; checked to the 1e-12 floor). Methods whose design is Gauss-Seidel
+#: (``hints``, ``mg-gmres``: Chebyshev's bounds assume a positive spectrum) pin
+#: their own smoother.
 DEFAULT_SMOOTHER = "chebyshev"
 #: See :data:`DEFAULT_SMOOTHER`.
 DEFAULT_PRECISION = "float32"
