@@ -398,7 +398,10 @@ class HybridSolver:
         rec.phase = "multilevel"
         sweeps_per_cycle = 2 * self.sweeps
         if method == "neural-pcg":
-            u = krylov.pcg(problem, settings, self.cycle.precondition, drv, u, record_start=False)
+            # z in the cycle's own buffer (CG uses it before the next cycle): no copy, and
+            # no new array per step
+            precondition = self.cycle.precondition_in_place
+            u = krylov.pcg(problem, settings, precondition, drv, u, record_start=False)
         else:
             u = self._stationary(drv, u, enrich, enrich_above)
         it = drv.iterations
