@@ -336,10 +336,11 @@ def batch(n: int, m: int, rounds: int) -> dict:
 
 
 def large(n_small: int, n_large: int, options: dict, rounds=(9, 3)) -> dict:
-    """``mg-pcg`` on ``randcoef2d`` at ``n_small`` and ``n_large``: ``rounds`` timed
-    runs each (medians; the first run, which also takes fresh memory from the
-    system, is reported apart; the small case's single runs scatter by 30%, so it
-    gets more), then one more under tracemalloc for the memory."""
+    """``mg-pcg`` on ``randcoef2d`` at ``n_small`` and ``n_large``: a first run (it also
+    takes fresh memory from the system; reported apart), then ``rounds`` timed runs
+    each (medians; the small case's single runs scatter by 30%, so it gets more),
+    the same number of solves on one warm ``Multigrid`` (the solve's own scaling,
+    without first-touch costs), and one more run under tracemalloc for the memory."""
     out = {}
     # kernels compiled (or loaded from numba's cache) once per process, off both clocks
     mg_pcg(problems.get("randcoef2d", n=63, contrast=100.0), options)
