@@ -220,7 +220,7 @@ class _Plan:
 
     def jacobi_work(self) -> np.ndarray:
         if self._jacobi_work is None:
-            nb = min(self.nthreads, self.shape[0]) if self.parallel else 1
+            nb = self.blocks()
             self._jacobi_work = np.zeros((1 + 4 * nb, self.shape[1]), dtype=self.dtype)
         return self._jacobi_work
 
@@ -251,7 +251,7 @@ class _Plan:
         """A second iterate and the kernels' row buffers (``1 + nb`` rows, row 0 zero;
         red-black uses the latter too)."""
         if self._chebyshev is None:
-            nb = min(self.nthreads, self.shape[0]) if self.parallel else 1
+            nb = self.blocks()
             work = np.zeros((1 + nb, self.shape[-1]), dtype=self.dtype)
             self._chebyshev = (np.zeros(self.shape, dtype=self.dtype), work)
         return self._chebyshev
@@ -504,14 +504,18 @@ def _resolve(method: str, op: Operator, options: dict) -> tuple[_Spec, float, st
 
 
 # -- the kernels, dispatched -----------------------------------------------------
-def _two_iterate(plan: _Plan, u, rhs, steps, scale=None) -> None:
+def _two_iterate(plan: _Plan, u, rhs, steps, scale=None, zero=False) -> None:
     """Steps ``x <- x + c1 (x - x_old) + c2 s D^{-1} (f - A x)`` for ``(c1, c2)`` in ``steps``
-    (Chebyshev; l1-Jacobi with ``s = scale``), alternating ``u`` and a scratch iterate."""
+    (Chebyshev; l1-Jacobi with ``s = scale``), alternating ``u`` and a scratch iterate;
+    ``zero``: from ``u = 0``, whatever ``u`` holds."""
     scaled = scale is not None
     if plan.dim == 2 and len(steps) == 2 and not scaled and steps[0][0] == 0.0:
         # degree 2 in one pass over the grid: the same numbers, half the memory traffic
-        _chebyshev2(plan, u, rhs, steps, zero=False)
+        # (and from zero, u is neither read nor filled)
+        _chebyshev2(plan, u, rhs, steps, zero)
         return
+    if zero:
+        u.fill(0.0)
     other, work = plan.chebyshev_scratch()
     scale = plan.dinv if scale is None else scale
     x, xo = u, other
@@ -538,26 +542,24 @@ def _chebyshev2(plan: _Plan, u, rhs, steps, zero: bool) -> None:
     kern(u, rhs, *args, a0, c1, c2, plan.variable, work, zeros, zero)
 
 
-def _sweep_from_zero(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: int):
-    """``u.fill(0)`` then :func:`_sweep`, without the fill or any read of ``u`` where
-    the kernel allows (Chebyshev of degree 2 in 2D: a cycle's pre-smoothing)."""
-    if kernel == "chebyshev" and sweeps == 2 and plan.dim == 2:
-        _chebyshev2(plan, u, rhs, chebyshev_coefficients(*plan.chebyshev_bounds(), 2), True)
-        return
-    u.fill(0.0)
-    _sweep(plan, kernel, u, rhs, omega, sweep, sweeps)
-
-
-def _sweep(plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: int) -> None:
+def _sweep(
+    plan: _Plan, kernel: str, u, rhs, omega: float, sweep: str, sweeps: int, zero: bool = False
+) -> None:
     """Run ``sweeps`` sweeps of ``kernel`` on ``u`` in place (arguments already checked).
 
     ``chebyshev``: one polynomial of degree ``sweeps``; ``l1-jacobi``: Jacobi with the
     l1 diagonal (weight ``omega``); ``red-black``: ``sweep="backward"`` runs black first.
+    ``zero``: from ``u = 0``, whatever ``u`` holds (a multigrid cycle's pre-smoothing;
+    Chebyshev of degree 2 in 2D then reads neither ``u`` nor a fill of it).
     """
+    if zero and (kernel != "chebyshev" or sweeps <= 0):
+        u.fill(0.0)
+        zero = False
     if sweeps <= 0:
         return
     if kernel == "chebyshev":
-        _two_iterate(plan, u, rhs, chebyshev_coefficients(*plan.chebyshev_bounds(), sweeps))
+        bounds = plan.chebyshev_bounds()
+        _two_iterate(plan, u, rhs, chebyshev_coefficients(*bounds, sweeps), zero=zero)
         return
     if kernel == "l1-jacobi":
         _two_iterate(plan, u, rhs, [(0.0, omega)] * sweeps, plan.l1_scale())

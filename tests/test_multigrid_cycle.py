@@ -204,6 +204,18 @@ def test_the_in_place_preconditioner_is_the_cycle_in_its_own_precision(varcoef63
     assert mg.cycle.precondition_in_place(2 * r) is z  # its own buffer, reused
 
 
+@pytest.mark.parametrize("smoother", SMOOTHERS)
+def test_a_cycle_from_zero_ignores_what_its_iterate_buffers_hold(varcoef63, smoother, rng):
+    # the pre-smoothing starts from u = 0 without a fill (one-pass Chebyshev) or after one
+    mg = Multigrid(varcoef63.operator, smoother=smoother)
+    r = rng.standard_normal(varcoef63.shape)
+    expect = mg.precondition(r)
+    for u in mg.cycle._u:
+        if u is not None:
+            u.fill(np.nan)
+    np.testing.assert_array_equal(mg.precondition(r), expect)
+
+
 def test_a_cycle_allocates_no_grid_arrays():
     p = problems.get("randcoef2d", n=255)
     for smoother in SMOOTHERS:

@@ -58,10 +58,7 @@ def smooth(plan, smoother: str, u, b, sweeps: int, direction: str, zero: bool = 
     """The cycle's smoothing by name: ``sweeps`` sweeps (Chebyshev: its degree) of
     ``smoother`` on ``u`` in place, with the level's plan (no checks, no allocation);
     ``zero``: from ``u = 0``, whatever ``u`` holds."""
-    if zero:
-        relaxation._sweep_from_zero(plan, smoother, u, b, 1.0, direction, sweeps)
-    else:
-        relaxation._sweep(plan, smoother, u, b, 1.0, direction, sweeps)
+    relaxation._sweep(plan, smoother, u, b, 1.0, direction, sweeps, zero)
 
 
 def check_choice(name: str, value, choices) -> str:
