@@ -435,6 +435,15 @@ class HintsCycle:
 
 
 # -- Krylov (steps and measurements; the driver runs the loop) ------------------------
+def _continue_with_mg_gmres(slow: Driver, u):
+    """The hand-over of a too slow HINTS-preconditioned FGMRES
+    (:func:`solvers.indefinite.continue_with_mg_gmres`); returns its driver, the
+    message part and the fine-grid sweeps its steps took."""
+    switch = slow.iterations
+    drv, note = continue_with_mg_gmres(slow, u, SLOW_WHAT, switch + MAXITER["hints-krylov"])
+    return drv, note, FALLBACK_SWEEPS * (drv.iterations - switch)
+
+
 def krylov_driver(
     problem, settings, name, recorder=None, *, definite=True, default_maxiter=None, slow_window=0
 ):
@@ -742,10 +751,9 @@ def hints(problem, settings, **options):
 
         s["handover"](drv, u, hc.precondition, iteration=it, on_step=count)
         if drv.slow:
-            switch = drv.iterations
-            drv, note = continue_with_mg_gmres(drv, u, SLOW_WHAT, switch + MAXITER["hints-krylov"])
+            drv, note, sweeps = _continue_with_mg_gmres(drv, u)
             notes.append(note)
-            s["sweeps"] += FALLBACK_SWEEPS * (drv.iterations - switch)
+            s["sweeps"] += sweeps
     drv.message = "; ".join(m for m in (drv.message, *notes) if m)
     info = _info(hc, model, s["sweeps"], setup, list(rec.events), s["stalled"])
     return drv.result(u, recorded, info={**info, "diverging": s["diverging"]})
@@ -793,10 +801,9 @@ def hints_krylov(problem, settings, **options):
         notes.append("the operator stalled; the preconditioner continued without it")
     sweeps = state["applications"] * hc.sweeps_per_cycle
     if drv.slow:
-        switch = drv.iterations
-        drv, note = continue_with_mg_gmres(drv, u, SLOW_WHAT, switch + MAXITER["hints-krylov"])
+        drv, note, fallback_sweeps = _continue_with_mg_gmres(drv, u)
         notes.append(note)
-        sweeps += FALLBACK_SWEEPS * (drv.iterations - switch)
+        sweeps += fallback_sweeps
     drv.message = "; ".join(m for m in (drv.message, *notes) if m)
     info = _info(hc, model, sweeps, setup, list(rec.events), state["stalled"])
     return drv.result(u, recorded, info=info)
